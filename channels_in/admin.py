@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from channels_in.inbound import inbound_event_replay
+from channels_in.models import ChannelAccount, InboundEvent
+
+
+@admin.register(ChannelAccount)
+class ChannelAccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "key", "default_team", "active"]
+    list_filter = ["kind", "active"]
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "channel_account", "state", "attempts", "received_at", "processed_at"]
+    list_filter = ["state", "channel_account"]
+    readonly_fields = [
+        "channel_account",
+        "provider_event_id",
+        "headers",
+        "content_type",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "error",
+        "result",
+        "state",
+    ]
+    exclude = ["body"]
+    actions = ["replay"]
+
+    @admin.action(description="Process again")
+    def replay(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
+        count = 0
+        for event in queryset.exclude(state=InboundEvent.State.PENDING):
+            inbound_event_replay(event=event)
+            count += 1
+        self.message_user(request, f"{count} event(s) queued again.", messages.SUCCESS)

@@ -1,0 +1,62 @@
+"""Outbound calls of the API channel: a signed POST of each agent reply to the integrator's callback."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import httpx
+
+from channels_in.base import AdapterError, SendResult
+from channels_in.signing import SIGNATURE_HEADER, body_signature
+
+if TYPE_CHECKING:
+    from channels_in.models import ChannelAccount
+    from tickets.models import Message
+
+_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def reply_body(message: Message) -> bytes:
+    recipient = message.identity.value.split(":", 1)[-1] if message.identity else ""
+    author = message.author
+    return json.dumps(
+        {
+            "event": "message.created",
+            "message_id": message.pk,
+            "ticket_id": message.ticket_id,
+            "recipient": {"id": recipient},
+            "text": message.text,
+            "html": message.html,
+            "author": {"name": author.get_full_name() if author else ""},
+            "sent_at": message.sent_at.isoformat(),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def reply_post(*, account: ChannelAccount, message: Message) -> SendResult:
+    url = account.config.get("callback_url", "")
+    if not url:
+        raise AdapterError("this API channel has no callback URL configured", permanent=True)
+    body = reply_body(message)
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": f"sportello-message-{message.pk}",
+        SIGNATURE_HEADER: body_signature(account.config.get("secret", ""), body),
+    }
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=_TIMEOUT)
+    except httpx.HTTPError as error:
+        raise AdapterError(f"callback unreachable: {type(error).__name__}") from error
+    if response.status_code in (408, 425, 429) or response.status_code >= 500:
+        raise AdapterError(f"callback answered {response.status_code}")
+    if response.status_code >= 400:
+        raise AdapterError(
+            f"callback refused the reply: {response.status_code} {response.text[:200]}", permanent=True
+        )
+    try:
+        provider_id = str(response.json().get("id", "")) if response.content else ""
+    except (ValueError, AttributeError):
+        provider_id = ""
+    return SendResult(external_id=provider_id or f"sportello-message-{message.pk}")

@@ -1,0 +1,81 @@
+"""The generic API channel's wire format, validated at the boundary."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+
+from channels_in.base import PayloadError
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Sender(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=320)
+    phone: str = Field(default="", max_length=40)
+
+    @model_validator(mode="after")
+    def _email_shape(self) -> Sender:
+        if self.email and not _EMAIL.match(self.email):
+            raise ValueError("sender.email is not an email address")
+        return self
+
+
+class AttachmentIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=150)
+    url: HttpUrl | None = None
+    content_base64: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AttachmentIn:
+        if (self.url is None) == (self.content_base64 is None):
+            raise ValueError("give exactly one of url or content_base64")
+        return self
+
+    def content(self) -> bytes | None:
+        if self.content_base64 is None:
+            return None
+        try:
+            return base64.b64decode(self.content_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise PayloadError(f"attachments: {self.filename}: content_base64 is not valid base64") from exc
+
+
+class InboundPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: str = Field(min_length=1, max_length=300)
+    sender: Sender
+    text: str = Field(default="", max_length=100_000)
+    html: str = Field(default="", max_length=1_000_000)
+    subject: str = Field(default="", max_length=300)
+    sent_at: AwareDatetime | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _has_content(self) -> InboundPayload:
+        if not (self.text.strip() or self.html.strip() or self.attachments):
+            raise ValueError("a message needs text, html or attachments")
+        return self
+
+
+def payload_parse(body: bytes) -> InboundPayload:
+    """Parse and validate; a problem raises PayloadError naming the field."""
+    try:
+        return InboundPayload.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        if first["type"] == "json_invalid":
+            raise PayloadError(f"body: malformed JSON ({first['msg']})") from exc
+        raise PayloadError(f"{where}: {first['msg']}") from exc

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def new_channel_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class ChannelAccount(models.Model):
+    """One configured endpoint: a mailbox, a widget, a page, a number, a bot, an API integration."""
+
+    class Kind(models.TextChoices):
+        API = "api", _("API")
+        EMAIL = "email", _("Email")
+        WEBCHAT = "webchat", _("Web chat")
+        MESSENGER = "messenger", "Messenger"
+        INSTAGRAM = "instagram", "Instagram"
+        WHATSAPP = "whatsapp", "WhatsApp"
+        TELEGRAM = "telegram", "Telegram"
+        X = "x", "X"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    key = models.SlugField(max_length=64, unique=True, default=new_channel_key)
+    # Validated by the kind's schema; may hold secrets, so never log or serialize it whole.
+    config = models.JSONField(default=dict, blank=True)
+    default_team = models.ForeignKey("tickets.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    active = models.BooleanField(default=True)
+    health = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def __repr__(self) -> str:
+        return f"<ChannelAccount {self.pk} {self.kind} {self.key}>"
+
+
+class InboundEvent(models.Model):
+    """A raw payload exactly as received, stored before it is acknowledged."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        IGNORED = "ignored", _("Ignored")
+
+    channel_account = models.ForeignKey(
+        ChannelAccount, on_delete=models.PROTECT, related_name="inbound_events"
+    )
+    provider_event_id = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001 - NULL: no id, not unique
+    content_type = models.CharField(max_length=150, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    # Set when a worker starts on the event: a claim this old means the worker died holding it.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_account", "provider_event_id"],
+                condition=Q(provider_event_id__isnull=False),
+                name="inbound_event_provider_id_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "received_at"], name="inbound_event_pending")]
+
+    def __str__(self) -> str:
+        return f"InboundEvent {self.pk} ({self.state})"

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from channels_in.inbound import inbound_event_process
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def ingest_event(self, event_id: int) -> str:  # type: ignore[no-untyped-def]
+    outcome = inbound_event_process(event_id=event_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.state

@@ -1,0 +1,1 @@
+from helpdesk.settings.base import *  # noqa: F403

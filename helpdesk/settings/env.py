@@ -1,0 +1,66 @@
+"""Strict readers for environment settings: a bad value stops start-up naming the variable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def raw(name: str, default: str | None = None) -> str | None:
+    """The variable's value, or the content of the file named by ``<name>_FILE`` (for secrets)."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_name!r}: {exc.strerror}") from exc
+    return os.environ.get(name, default)
+
+
+def string(name: str, default: str = "") -> str:
+    value = raw(name)
+    return default if value is None else value
+
+
+def boolean(name: str, default: bool) -> bool:
+    value = raw(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}: expected a boolean (true/false/1/0), got {value!r}")
+
+
+def integer(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: expected a whole number, got {value!r}") from exc
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}: must be at least {minimum}, got {number}")
+    return number
+
+
+def string_list(name: str, default: list[str]) -> list[str]:
+    value = raw(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def choice(name: str, default: str, allowed: set[str]) -> str:
+    value = string(name, default)
+    if value not in allowed:
+        raise ImproperlyConfigured(f"{name}: must be one of {sorted(allowed)}, got {value!r}")
+    return value

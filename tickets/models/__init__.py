@@ -1,0 +1,24 @@
+from tickets.models.config import BusinessCalendar, CannedResponse, RoutingRule, SLAPolicy, Survey
+from tickets.models.contacts import Contact, ContactIdentity, ContactMerge, MergeSuggestion
+from tickets.models.messages import Attachment, Message
+from tickets.models.teams import AgentProfile, Team
+from tickets.models.tickets import Tag, Ticket, TicketEvent
+
+__all__ = [
+    "AgentProfile",
+    "Attachment",
+    "BusinessCalendar",
+    "CannedResponse",
+    "Contact",
+    "ContactIdentity",
+    "ContactMerge",
+    "MergeSuggestion",
+    "Message",
+    "RoutingRule",
+    "SLAPolicy",
+    "Survey",
+    "Tag",
+    "Team",
+    "Ticket",
+    "TicketEvent",
+]

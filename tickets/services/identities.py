@@ -1,0 +1,120 @@
+"""Contact resolution: which customer wrote, race-safe, merging only on verified identities."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Q
+from django.utils import timezone
+
+from channels_in.base import IdentityClaim, IdentityKind
+from tickets.models import Contact, ContactIdentity, MergeSuggestion
+
+_PHONE_JUNK = re.compile(r"[\s().\-/]")
+
+
+def normalize_identity(kind: str, value: str) -> str:
+    """The canonical form stored in ``ContactIdentity.value``: emails lower-cased, phones E.164-like."""
+    value = value.strip()
+    if kind == IdentityKind.EMAIL:
+        return value.lower()
+    if kind in {IdentityKind.PHONE, IdentityKind.WHATSAPP}:
+        digits = _PHONE_JUNK.sub("", value)
+        if digits.startswith("00"):
+            digits = "+" + digits[2:]
+        return digits if digits.startswith("+") or kind == IdentityKind.WHATSAPP else "+" + digits
+    return value
+
+
+def _normalized(claims: list[IdentityClaim]) -> list[IdentityClaim]:
+    seen: dict[tuple[str, str], IdentityClaim] = {}
+    for claim in claims:
+        value = normalize_identity(claim.kind, claim.value)
+        if not value:
+            continue
+        key = (claim.kind, value)
+        previous = seen.get(key)
+        seen[key] = IdentityClaim(claim.kind, value, claim.verified or bool(previous and previous.verified))
+    return list(seen.values())
+
+
+def contact_resolve(
+    *, sender: IdentityClaim, others: list[IdentityClaim], name: str
+) -> tuple[Contact, ContactIdentity]:
+    """Find or create the contact behind ``sender`` and attach the other identities it claims.
+
+    Runs inside the caller's transaction; a concurrent creation surfaces as IntegrityError and the
+    caller retries, when the row the other writer made is found instead.
+    """
+    claims = _normalized([sender, *others])
+    primary_claim, other_claims = claims[0], claims[1:]
+    lookup = Q()
+    for claim in claims:
+        lookup |= Q(kind=claim.kind, value=claim.value)
+    existing = {
+        (identity.kind, identity.value): identity
+        for identity in ContactIdentity.objects.filter(lookup).select_related("contact")
+    }
+    now = timezone.now()
+    primary = existing.get((primary_claim.kind, primary_claim.value))
+    if primary is not None:
+        contact = _live_contact(primary.contact)
+    else:
+        contact = _contact_for_verified_claims(other_claims, existing) or Contact.objects.create(
+            name=name[:200]
+        )
+        primary = ContactIdentity.objects.create(
+            contact=contact,
+            kind=primary_claim.kind,
+            value=primary_claim.value,
+            verified=primary_claim.verified,
+            last_seen_at=now,
+        )
+    for claim in other_claims:
+        _attach_claim(contact, claim, existing.get((claim.kind, claim.value)))
+    if primary.contact_id == contact.pk:
+        fields = {"last_seen_at": now}
+        if primary_claim.verified and not primary.verified:
+            fields["verified"] = True
+        ContactIdentity.objects.filter(pk=primary.pk).update(**fields)
+    if name and not contact.name:
+        contact.name = name[:200]
+        Contact.objects.filter(pk=contact.pk, name="").update(name=contact.name)
+    return contact, primary
+
+
+def _live_contact(contact: Contact) -> Contact:
+    # Merges move identities, so this only follows a chain left by an interrupted merge.
+    hops = 0
+    while contact.merged_into_id is not None and hops < 10:
+        contact = Contact.objects.get(pk=contact.merged_into_id)
+        hops += 1
+    return contact
+
+
+def _contact_for_verified_claims(
+    claims: list[IdentityClaim], existing: dict[tuple[str, str], ContactIdentity]
+) -> Contact | None:
+    for claim in claims:
+        identity = existing.get((claim.kind, claim.value))
+        if claim.verified and identity is not None:
+            return _live_contact(identity.contact)
+    return None
+
+
+def _attach_claim(contact: Contact, claim: IdentityClaim, identity: ContactIdentity | None) -> None:
+    if identity is None:
+        ContactIdentity.objects.create(
+            contact=contact, kind=claim.kind, value=claim.value, verified=claim.verified
+        )
+        return
+    if identity.contact_id == contact.pk:
+        if claim.verified and not identity.verified:
+            ContactIdentity.objects.filter(pk=identity.pk).update(verified=True)
+        return
+    # The identity belongs to someone else and this message cannot prove otherwise: an agent decides.
+    MergeSuggestion.objects.get_or_create(
+        contact=contact,
+        candidate_id=identity.contact_id,
+        defaults={"identity_kind": claim.kind, "identity_value": claim.value},
+    )

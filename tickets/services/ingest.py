@@ -1,0 +1,204 @@
+"""The one write path for customer messages (ARCHITECTURE §4)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channels_in.base import InboundMessage
+from channels_in.models import ChannelAccount
+from tickets import events
+from tickets.models import Contact, Message, Ticket
+from tickets.services.attachments import attachments_store
+from tickets.services.identities import contact_resolve
+from tickets.services.serialize import message_data, ticket_data
+
+logger = logging.getLogger(__name__)
+
+_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    message: Message
+    ticket: Ticket
+    created: bool
+    ticket_created: bool = False
+    ticket_reopened: bool = False
+
+
+def ingest_inbound_message(*, inbound: InboundMessage) -> IngestResult:
+    """File one customer message into its contact's ticket, exactly once.
+
+    One transaction: dedupe, contact, ticket, message, audit. A concurrent writer that wins a unique
+    constraint makes this attempt roll back and start again, when it finds that writer's rows.
+    """
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _ingest(inbound)
+        except IntegrityError:
+            if attempt == _ATTEMPTS:
+                raise
+            logger.info("ingest of %s raced another writer; retrying", inbound.external_id)
+    raise AssertionError("unreachable")
+
+
+def _ingest(inbound: InboundMessage) -> IngestResult:
+    if inbound.external_id:
+        duplicate = (
+            Message.objects.filter(
+                channel_account_id=inbound.channel_account_id, external_id=inbound.external_id
+            )
+            .select_related("ticket")
+            .first()
+        )
+        if duplicate is not None:
+            return IngestResult(message=duplicate, ticket=duplicate.ticket, created=False)
+
+    account = ChannelAccount.objects.select_related("default_team").get(pk=inbound.channel_account_id)
+    contact, identity = contact_resolve(
+        sender=inbound.sender, others=inbound.other_identities, name=inbound.sender_name
+    )
+    # One writer per contact decides "join, reopen or create": the partial unique constraint backs it.
+    Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    ticket, created, reopened = _ticket_for(inbound, account, contact)
+    now = timezone.now()
+    sent_at = inbound.sent_at or now
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Message.Direction.INBOUND,
+        channel_account=account,
+        identity=identity,
+        subject=inbound.subject[:300],
+        text=inbound.text,
+        html=inbound.html,
+        full_text=inbound.full_text,
+        external_id=inbound.external_id or None,
+        status=Message.Status.RECEIVED,
+        is_public=inbound.is_public,
+        is_automatic=inbound.is_automatic,
+        sent_at=sent_at,
+        created_at=now,
+        metadata=dict(inbound.metadata),
+    )
+    if inbound.attachments:
+        attachments_store(message=message, attachments=inbound.attachments)
+
+    ticket.last_customer_message_at = max(filter(None, [ticket.last_customer_message_at, sent_at]))
+    if ticket.awaiting_agent_since is None and not inbound.is_automatic:
+        ticket.awaiting_agent_since = sent_at
+    if ticket.status == Ticket.Status.PENDING and not inbound.is_automatic:
+        ticket.status = Ticket.Status.OPEN
+    ticket.updated_at = now
+    if created:
+        events.ticket_event_record(
+            ticket=ticket, type="ticket.created", data=ticket_data(ticket), save_seq=False
+        )
+    elif reopened:
+        events.ticket_event_record(
+            ticket=ticket,
+            type="ticket.reopened",
+            data=ticket_data(ticket),
+            reason="customer wrote again",
+            save_seq=False,
+        )
+    events.ticket_event_record(
+        ticket=ticket, type="message.created", data=message_data(message), save_seq=False
+    )
+    ticket.save(
+        update_fields=[
+            "last_customer_message_at",
+            "awaiting_agent_since",
+            "status",
+            "updated_at",
+            "seq",
+        ]
+    )
+    _after_commit(
+        ticket=ticket,
+        message=message,
+        ticket_is_new=created or reopened,
+        fetch_attachments=any(att.url and att.content is None for att in inbound.attachments),
+    )
+    return IngestResult(
+        message=message, ticket=ticket, created=True, ticket_created=created, ticket_reopened=reopened
+    )
+
+
+def _ticket_for(
+    inbound: InboundMessage, account: ChannelAccount, contact: Contact
+) -> tuple[Ticket, bool, bool]:
+    """The contact's open ticket, else a reopened recent one, else a new (follow-up) ticket."""
+    open_ticket = (
+        Ticket.objects.select_for_update().filter(contact=contact, status__in=Ticket.OPEN_STATUSES).first()
+    )
+    if open_ticket is not None:
+        return open_ticket, False, False
+    previous = _referenced_ticket(inbound, contact) or (
+        Ticket.objects.filter(contact=contact).order_by("-created_at", "-id").first()
+    )
+    window = timedelta(days=settings.REOPEN_WINDOW_DAYS)
+    if (
+        previous is not None
+        and previous.status == Ticket.Status.SOLVED
+        and previous.merged_into_id is None
+        and previous.solved_at is not None
+        and timezone.now() - previous.solved_at <= window
+    ):
+        Ticket.objects.select_for_update().filter(pk=previous.pk).first()
+        previous.status = Ticket.Status.OPEN
+        previous.solved_at = None
+        previous.reopened_count += 1
+        previous.save(update_fields=["status", "solved_at", "reopened_count"])
+        return previous, False, True
+    ticket = Ticket.objects.create(
+        contact=contact,
+        subject=(inbound.subject or _subject_from_text(inbound.text))[:300],
+        origin_channel=account,
+        team=account.default_team,
+        follow_up_of=previous,
+        language=contact.language,
+    )
+    return ticket, True, False
+
+
+def _referenced_ticket(inbound: InboundMessage, contact: Contact) -> Ticket | None:
+    """A ticket the message points at (token or thread references), only if it is this contact's."""
+    candidates = Ticket.objects.filter(contact=contact)
+    if inbound.ticket_token:
+        ticket = candidates.filter(token=inbound.ticket_token).first()
+        if ticket is not None:
+            return ticket
+    if inbound.thread_refs:
+        referenced = (
+            Message.objects.filter(external_id__in=inbound.thread_refs, ticket__contact=contact)
+            .order_by("-sent_at")
+            .values_list("ticket_id", flat=True)
+            .first()
+        )
+        if referenced is not None:
+            return candidates.filter(pk=referenced).first()
+    return None
+
+
+def _subject_from_text(text: str) -> str:
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first_line if len(first_line) <= 80 else first_line[:77] + "..."
+
+
+def _after_commit(*, ticket: Ticket, message: Message, ticket_is_new: bool, fetch_attachments: bool) -> None:
+    from tickets import tasks
+
+    if ticket_is_new:
+        tasks.route_ticket.delay_on_commit(ticket.pk)
+    if fetch_attachments:
+        tasks.fetch_attachments.delay_on_commit(message.pk)
+
+
+__all__ = ["IngestResult", "ingest_inbound_message"]

@@ -1,0 +1,210 @@
+"""Agent replies, internal notes and outbound delivery (ARCHITECTURE §5)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from channels_in.base import AdapterError
+from channels_in.models import ChannelAccount
+from channels_in.registry import adapter_for
+from tickets import events
+from tickets.models import ContactIdentity, Message, Ticket
+from tickets.services.serialize import message_data
+
+logger = logging.getLogger(__name__)
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def reply_target(
+    *, ticket: Ticket, channel_account: ChannelAccount | None = None
+) -> tuple[ChannelAccount, ContactIdentity]:
+    """Where a reply goes: the identity the customer last wrote from (on ``channel_account`` if given)."""
+    inbound = Message.objects.filter(
+        ticket__contact_id=ticket.contact_id, direction=Message.Direction.INBOUND, identity__isnull=False
+    ).select_related("channel_account", "identity")
+    if channel_account is not None:
+        inbound = inbound.filter(channel_account=channel_account)
+    last = inbound.order_by("-sent_at", "-id").first()
+    if last is None or last.channel_account is None or last.identity is None:
+        raise ValidationError(
+            "The customer has not written on that channel yet: there is nobody to reply to."
+        )
+    return last.channel_account, last.identity
+
+
+def message_send_reply(
+    *,
+    ticket: Ticket,
+    author: AbstractBaseUser,
+    text: str,
+    html: str = "",
+    channel_account: ChannelAccount | None = None,
+) -> Message:
+    """Queue an agent's reply; ``deliver_message`` sends it after commit."""
+    if not text.strip():
+        raise ValidationError("A reply needs some text.")
+    account, identity = reply_target(ticket=ticket, channel_account=channel_account)
+    from tickets import tasks
+
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        now = timezone.now()
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Message.Direction.OUTBOUND,
+            channel_account=account,
+            identity=identity,
+            author=author,
+            subject=ticket.subject,
+            text=text,
+            html=html,
+            status=Message.Status.QUEUED,
+            sent_at=now,
+            created_at=now,
+        )
+        ticket.last_agent_message_at = now
+        ticket.first_response_at = ticket.first_response_at or now
+        ticket.awaiting_agent_since = None
+        if ticket.status == Ticket.Status.NEW:
+            ticket.status = Ticket.Status.OPEN
+        ticket.updated_at = now
+        events.ticket_event_record(
+            ticket=ticket, type="message.created", data=message_data(message), actor=author, save_seq=False
+        )
+        ticket.save(
+            update_fields=[
+                "last_agent_message_at",
+                "first_response_at",
+                "awaiting_agent_since",
+                "status",
+                "updated_at",
+                "seq",
+            ]
+        )
+        tasks.deliver_message.delay_on_commit(message.pk)
+    return message
+
+
+def note_add(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
+    """An internal note: on the timeline for agents, never sent, never shown to the customer."""
+    if not text.strip():
+        raise ValidationError("A note needs some text.")
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        now = timezone.now()
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Message.Direction.NOTE,
+            author=author,
+            text=text,
+            status=Message.Status.SENT,
+            sent_at=now,
+            created_at=now,
+        )
+        ticket.updated_at = now
+        events.ticket_event_record(
+            ticket=ticket, type="message.created", data=message_data(message), actor=author, save_seq=False
+        )
+        ticket.save(update_fields=["updated_at", "seq"])
+    return message
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: str
+    retry_in: float | None = None
+
+
+def backoff_seconds(attempt: int) -> float:
+    return float(min(2**attempt, 600))
+
+
+def message_deliver(*, message_id: int) -> DeliveryOutcome:
+    """Send one queued message through its channel; safe to call twice (the claim is conditional)."""
+    now = timezone.now()
+    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
+        status=Message.Status.SENDING, attempts=F("attempts") + 1, status_changed_at=now
+    )
+    if not claimed:
+        current = Message.objects.filter(pk=message_id).values_list("status", flat=True).first()
+        return DeliveryOutcome(status=current or "missing")
+    message = Message.objects.select_related("channel_account", "identity", "ticket", "author").get(
+        pk=message_id
+    )
+    account = message.channel_account
+    try:
+        if account is None:
+            raise AdapterError("message has no channel", permanent=True)
+        result = adapter_for(account.kind).send(account=account, message=message)
+    except AdapterError as error:
+        exhausted = message.attempts >= settings.DELIVERY_MAX_ATTEMPTS
+        if error.permanent or exhausted:
+            reason = str(error) if error.permanent else f"gave up after {message.attempts} attempts: {error}"
+            _delivery_status_set(message, Message.Status.FAILED, reason=reason)
+            return DeliveryOutcome(status=Message.Status.FAILED)
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=Message.Status.QUEUED, failure_reason=str(error), status_changed_at=timezone.now()
+        )
+        return DeliveryOutcome(status=Message.Status.QUEUED, retry_in=backoff_seconds(message.attempts))
+    except Exception as error:  # an adapter bug must not leave the message stuck in "sending"
+        logger.exception(
+            "adapter %s crashed sending message %s", account.kind if account else "-", message.pk
+        )
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=Message.Status.QUEUED,
+            failure_reason=f"internal error: {type(error).__name__}",
+            status_changed_at=timezone.now(),
+        )
+        return DeliveryOutcome(status=Message.Status.QUEUED, retry_in=backoff_seconds(message.attempts))
+    message.external_id = result.external_id or None
+    if result.metadata:
+        message.metadata = {**message.metadata, **result.metadata}
+    _delivery_status_set(message, Message.Status.SENT)
+    return DeliveryOutcome(status=Message.Status.SENT)
+
+
+def message_status_update(*, message: Message, status: str, reason: str = "") -> None:
+    """A provider's delivery receipt (delivered, read, failed) for a message we sent."""
+    _delivery_status_set(message, status, reason=reason)
+
+
+def _delivery_status_set(message: Message, status: str, *, reason: str = "") -> None:
+    with transaction.atomic():
+        ticket = _locked(message.ticket)
+        message.status = status
+        message.failure_reason = reason
+        message.status_changed_at = timezone.now()
+        message.save(
+            update_fields=["status", "failure_reason", "status_changed_at", "external_id", "metadata"]
+        )
+        events.ticket_event_record(
+            ticket=ticket,
+            type="message.status",
+            data={"message_id": message.pk, "status": status, "reason": reason},
+        )
+
+
+def message_retry(*, message: Message, actor: AbstractBaseUser) -> Message:
+    """An agent asks to send a failed message again."""
+    from tickets import tasks
+
+    if message.status != Message.Status.FAILED:
+        raise ValidationError("Only a failed message can be retried.")
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
+            status=Message.Status.QUEUED, attempts=0, failure_reason="", status_changed_at=timezone.now()
+        )
+        tasks.deliver_message.delay_on_commit(message.pk)
+    message.refresh_from_db()
+    return message

@@ -1,0 +1,60 @@
+"""Assignment of new and reopened tickets to an agent of their team (ARCHITECTURE §8)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from tickets.models import AgentProfile, Team, Ticket
+from tickets.services.tickets import ticket_update
+
+logger = logging.getLogger(__name__)
+
+
+def ticket_route(*, ticket_id: int) -> Ticket | None:
+    """Give an unassigned open ticket to an online agent of its team with free capacity.
+
+    Manual teams keep the ticket in their queue. Every decision is recorded with its reason.
+    """
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",)).select_related("team").filter(pk=ticket_id).first()
+        )
+        if ticket is None or not ticket.is_open or ticket.assignee_id is not None or ticket.team is None:
+            return ticket
+        if ticket.team.assignment_strategy == Team.Strategy.MANUAL:
+            return ticket
+        profile = _pick_agent(ticket.team)
+        if profile is None:
+            return ticket
+        # Serializes assignments to one agent, so two routers cannot both fill the last slot.
+        AgentProfile.objects.select_for_update().filter(pk=profile.pk).first()
+        AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=timezone.now())
+        strategy = ticket.team.get_assignment_strategy_display()
+        load = f"{profile.open_load} open of {profile.capacity}"  # type: ignore[attr-defined]
+        reason = f"{strategy}: online in {ticket.team.name}, {load}"
+        return ticket_update(ticket=ticket, actor=None, assignee=profile.user, reason=reason)
+
+
+def _pick_agent(team: Team) -> AgentProfile | None:
+    candidates = (
+        AgentProfile.objects.filter(teams=team, presence=AgentProfile.Presence.ONLINE, user__is_active=True)
+        .annotate(
+            open_load=Count(
+                "user__assigned_tickets", filter=Q(user__assigned_tickets__status__in=Ticket.OPEN_STATUSES)
+            )
+        )
+        .select_related("user")
+    )
+    available = [profile for profile in candidates if profile.open_load < profile.capacity]  # type: ignore[attr-defined]
+    if not available:
+        return None
+    if team.assignment_strategy == Team.Strategy.ROUND_ROBIN:
+        return min(available, key=lambda p: (p.last_assigned_at is not None, p.last_assigned_at, p.pk))
+    return min(
+        available,
+        key=lambda p: (p.open_load / max(p.capacity, 1), p.last_assigned_at or timezone.now(), p.pk),
+    )  # type: ignore[attr-defined]

@@ -1,0 +1,34 @@
+"""Thin Celery entry points: take ids, call one service, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from tickets.services import maintenance, messages
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def deliver_message(self, message_id: int) -> str:  # type: ignore[no-untyped-def]
+    outcome = messages.message_deliver(message_id=message_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(acks_late=True)
+def route_ticket(ticket_id: int) -> None:
+    from tickets.services.routing import ticket_route
+
+    ticket_route(ticket_id=ticket_id)
+
+
+@shared_task(acks_late=True)
+def fetch_attachments(message_id: int) -> None:
+    from tickets.services.fetch import attachments_fetch
+
+    attachments_fetch(message_id=message_id)
+
+
+@shared_task
+def requeue_stale_work() -> dict[str, int]:
+    return maintenance.stale_work_requeue()
