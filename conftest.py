@@ -1,3 +1,8 @@
 from __future__ import annotations
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.personas"]
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.personas",
+    "tests.fixtures.http_peer",
+    "tests.fixtures.worker",
+]

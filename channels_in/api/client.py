@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from channels_in.models import ChannelAccount
     from tickets.models import Message
 
-_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+_DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
 def reply_body(message: Message) -> bytes:
@@ -40,13 +40,14 @@ def reply_post(*, account: ChannelAccount, message: Message) -> SendResult:
     if not url:
         raise AdapterError("this API channel has no callback URL configured", permanent=True)
     body = reply_body(message)
+    timeout = float(account.config.get("callback_timeout", _DEFAULT_TIMEOUT_SECONDS))
     headers = {
         "Content-Type": "application/json",
         "Idempotency-Key": f"sportello-message-{message.pk}",
         SIGNATURE_HEADER: body_signature(account.config.get("secret", ""), body),
     }
     try:
-        response = httpx.post(url, content=body, headers=headers, timeout=_TIMEOUT)
+        response = httpx.post(url, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as error:
         raise AdapterError(f"callback unreachable: {type(error).__name__}") from error
     if response.status_code in (408, 425, 429) or response.status_code >= 500:

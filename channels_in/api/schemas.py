@@ -6,7 +6,16 @@ import base64
 import binascii
 import re
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from channels_in.base import PayloadError
 
@@ -36,6 +45,17 @@ class AttachmentIn(BaseModel):
     url: HttpUrl | None = None
     content_base64: str | None = None
 
+    @field_validator("content_base64")
+    @classmethod
+    def _is_base64(cls, value: str | None) -> str | None:
+        # Checked here so a bad attachment is a 400 at the door, not a failed event later.
+        if value is not None:
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise ValueError("not valid base64") from exc
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> AttachmentIn:
         if (self.url is None) == (self.content_base64 is None):
@@ -45,10 +65,7 @@ class AttachmentIn(BaseModel):
     def content(self) -> bytes | None:
         if self.content_base64 is None:
             return None
-        try:
-            return base64.b64decode(self.content_base64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise PayloadError(f"attachments: {self.filename}: content_base64 is not valid base64") from exc
+        return base64.b64decode(self.content_base64, validate=True)
 
 
 class InboundPayload(BaseModel):

@@ -1,0 +1,295 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+
+from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
+from channels_in.models import ChannelAccount
+from channels_in.signing import body_signature, signature_valid
+from tests.fixtures.http_peer import HttpPeer, Reply, free_port
+from tests.fixtures.personas import make_api_channel
+from tickets.models import Message, Ticket, TicketEvent
+from tickets.services.ingest import ingest_inbound_message
+from tickets.services.messages import message_deliver, message_retry, message_send_reply, note_add
+
+CALLBACK = "/callback"
+
+
+@pytest.fixture
+def channel(http_peer: HttpPeer, billing) -> ChannelAccount:  # type: ignore[no-untyped-def]
+    return make_api_channel(
+        team=billing, trust_identities=True, callback_url=http_peer.url(CALLBACK), callback_timeout=1
+    )
+
+
+def customer_writes(
+    account: ChannelAccount, external_id: str, *, sender: str = "cust-42", email: str = "giulia@example.com"
+) -> Ticket:
+    return ingest_inbound_message(
+        inbound=InboundMessage(
+            channel_account_id=account.pk,
+            external_id=external_id,
+            sender=IdentityClaim(IdentityKind.API, f"{account.pk}:{sender}", verified=True),
+            sender_name="Giulia Neri",
+            other_identities=[IdentityClaim(IdentityKind.EMAIL, email, verified=True)],
+            text="Dov'è il mio rimborso?",
+        )
+    ).ticket
+
+
+def queued_reply(ticket: Ticket, author: User, text: str = "Lo abbiamo appena emesso.") -> Message:
+    """A reply as the service leaves it, before its after-commit delivery (tests drive that by hand)."""
+    return message_send_reply(ticket=ticket, author=author, text=text)
+
+
+@pytest.mark.django_db
+def test_reply_is_posted_signed_and_marked_sent(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer
+) -> None:
+    http_peer.script(CALLBACK, Reply(200, b'{"id": "crm-msg-9"}'))
+    ticket = customer_writes(channel, "in-1")
+    reply = queued_reply(ticket, alice)
+    assert reply.status == Message.Status.QUEUED
+
+    outcome = message_deliver(message_id=reply.pk)
+
+    assert outcome.status == Message.Status.SENT and outcome.retry_in is None
+    reply.refresh_from_db()
+    assert (reply.status, reply.external_id, reply.attempts) == (Message.Status.SENT, "crm-msg-9", 1)
+    [request] = http_peer.received(CALLBACK)
+    assert request.method == "POST"
+    assert request.header("Content-Type") == "application/json"
+    assert request.header("Idempotency-Key") == f"sportello-message-{reply.pk}"
+    assert signature_valid(channel.config["secret"], request.body, request.header("X-Sportello-Signature"))
+    assert request.header("X-Sportello-Signature") == body_signature(channel.config["secret"], request.body)
+    body = json.loads(request.body)
+    assert body["event"] == "message.created"
+    assert body["message_id"] == reply.pk
+    assert body["ticket_id"] == ticket.pk
+    assert body["recipient"] == {"id": "cust-42"}
+    assert body["text"] == "Lo abbiamo appena emesso."
+    assert body["author"] == {"name": "Alice Rossi"}
+    statuses = TicketEvent.objects.filter(ticket=ticket, type="message.status")
+    assert [event.payload["status"] for event in statuses] == ["sent"]
+
+
+@pytest.mark.django_db
+def test_reply_is_delivered_after_commit_by_the_task(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    http_peer.script(CALLBACK, Reply(200, b"{}"))
+    ticket = customer_writes(channel, "in-1")
+    with django_capture_on_commit_callbacks() as callbacks:
+        reply = queued_reply(ticket, alice)
+    # Nothing leaves before the transaction commits.
+    assert http_peer.received() == []
+
+    for callback in callbacks:
+        callback()
+
+    assert Message.objects.get(pk=reply.pk).status == Message.Status.SENT
+    assert len(http_peer.received(CALLBACK)) == 1
+
+
+@pytest.mark.django_db
+def test_transient_failures_back_off_exponentially_then_send(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer
+) -> None:
+    http_peer.script(
+        CALLBACK,
+        Reply(500, b"boom"),
+        Reply(503),
+        Reply(200, delay=3),  # longer than the channel's 1 s timeout
+        Reply(close=True),
+        Reply(429),
+        then=Reply(201, b'{"id": "ok-1"}'),
+    )
+    reply = queued_reply(customer_writes(channel, "in-1"), alice)
+
+    outcomes = [message_deliver(message_id=reply.pk) for _ in range(6)]
+
+    assert [(o.status, o.retry_in) for o in outcomes] == [
+        ("queued", 2.0),
+        ("queued", 4.0),
+        ("queued", 8.0),
+        ("queued", 16.0),
+        ("queued", 32.0),
+        ("sent", None),
+    ]
+    reply.refresh_from_db()
+    assert (reply.status, reply.external_id, reply.attempts) == ("sent", "ok-1", 6)
+    keys = {request.header("Idempotency-Key") for request in http_peer.received(CALLBACK)}
+    assert keys == {f"sportello-message-{reply.pk}"}
+
+
+@pytest.mark.django_db
+def test_each_transient_failure_is_recorded_on_the_message(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer
+) -> None:
+    http_peer.script(CALLBACK, Reply(502))
+    reply = queued_reply(customer_writes(channel, "in-1"), alice)
+
+    message_deliver(message_id=reply.pk)
+
+    reply.refresh_from_db()
+    assert (reply.status, reply.failure_reason) == ("queued", "callback answered 502")
+
+
+@pytest.mark.django_db
+def test_connection_refused_is_transient(alice: User, billing) -> None:  # type: ignore[no-untyped-def]
+    nobody = make_api_channel(team=billing, callback_url=f"http://127.0.0.1:{free_port()}/cb")
+    reply = queued_reply(customer_writes(nobody, "in-1"), alice)
+
+    outcome = message_deliver(message_id=reply.pk)
+
+    assert (outcome.status, outcome.retry_in) == ("queued", 2.0)
+    assert Message.objects.get(pk=reply.pk).failure_reason == "callback unreachable: ConnectError"
+
+
+@pytest.mark.django_db
+def test_client_error_fails_at_once_with_the_reason(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer
+) -> None:
+    http_peer.script(CALLBACK, Reply(422, b'{"error": "recipient unknown"}'))
+    reply = queued_reply(customer_writes(channel, "in-1"), alice)
+
+    outcome = message_deliver(message_id=reply.pk)
+
+    assert (outcome.status, outcome.retry_in) == ("failed", None)
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.FAILED
+    assert reply.failure_reason == 'callback refused the reply: 422 {"error": "recipient unknown"}'
+    event = TicketEvent.objects.filter(type="message.status").get()
+    assert event.payload == {"message_id": reply.pk, "status": "failed", "reason": reply.failure_reason}
+    # A failed message is not picked up again by a stray duplicate task.
+    assert message_deliver(message_id=reply.pk).status == "failed"
+    assert len(http_peer.received(CALLBACK)) == 1
+
+
+@pytest.mark.django_db
+def test_gives_up_after_the_last_attempt(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    http_peer.script(CALLBACK, then=Reply(500))
+    reply = queued_reply(customer_writes(channel, "in-1"), alice)
+
+    outcomes = [message_deliver(message_id=reply.pk).status for _ in range(3)]
+
+    assert outcomes == ["queued", "queued", "failed"]
+    reply.refresh_from_db()
+    assert reply.failure_reason == "gave up after 3 attempts: callback answered 500"
+    assert len(http_peer.received(CALLBACK)) == 3
+
+
+@pytest.mark.django_db
+def test_channel_without_callback_fails_permanently(alice: User, billing) -> None:  # type: ignore[no-untyped-def]
+    silent = make_api_channel(team=billing)
+    reply = queued_reply(customer_writes(silent, "in-1"), alice)
+
+    assert message_deliver(message_id=reply.pk).status == "failed"
+    assert (
+        Message.objects.get(pk=reply.pk).failure_reason == "this API channel has no callback URL configured"
+    )
+
+
+@pytest.mark.django_db
+def test_failed_message_can_be_retried_and_is_then_sent(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    http_peer.script(CALLBACK, Reply(400, b"bad"), then=Reply(200, b'{"id": "second-try"}'))
+    reply = queued_reply(customer_writes(channel, "in-1"), alice)
+    message_deliver(message_id=reply.pk)
+    reply.refresh_from_db()
+    assert reply.status == "failed"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = message_retry(message=reply, actor=alice)
+
+    assert retried.pk == reply.pk
+    reply.refresh_from_db()
+    assert (reply.status, reply.external_id, reply.failure_reason, reply.attempts) == (
+        "sent",
+        "second-try",
+        "",
+        1,
+    )
+    assert len(http_peer.received(CALLBACK)) == 2
+
+
+@pytest.mark.django_db
+def test_only_failed_messages_can_be_retried(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer
+) -> None:
+    http_peer.script(CALLBACK, Reply(200, b"{}"))
+    reply = queued_reply(customer_writes(channel, "in-1"), alice)
+    message_deliver(message_id=reply.pk)
+    reply.refresh_from_db()
+    assert reply.status == "sent"
+
+    with pytest.raises(ValidationError):
+        message_retry(message=reply, actor=alice)
+
+
+@pytest.mark.django_db
+def test_a_note_is_never_sent(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    ticket = customer_writes(channel, "in-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        note = note_add(ticket=ticket, author=alice, text="Cliente VIP, rimborsare subito")
+
+    assert (note.direction, note.channel_account_id, note.identity_id) == ("note", None, None)
+    # Even a stray delivery task for it sends nothing.
+    assert message_deliver(message_id=note.pk).status == "sent"
+    assert http_peer.received() == []
+    event = TicketEvent.objects.filter(ticket=ticket, type="message.created").last()
+    assert event.payload["direction"] == "note"
+
+
+@pytest.mark.django_db
+def test_reply_goes_to_the_identity_the_customer_last_wrote_from(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer, billing
+) -> None:  # type: ignore[no-untyped-def]
+    crm = make_api_channel(team=billing, trust_identities=True, callback_url=http_peer.url("/crm"))
+    ticket = customer_writes(channel, "in-1")
+    # The same customer (same verified email) writes again from the CRM integration.
+    assert customer_writes(crm, "crm-1", sender="crm-77").pk == ticket.pk
+
+    latest = queued_reply(ticket, alice)
+    pinned = message_send_reply(ticket=ticket, author=alice, text="Anche qui", channel_account=channel)
+    message_deliver(message_id=latest.pk)
+    message_deliver(message_id=pinned.pk)
+
+    assert latest.channel_account == crm and latest.identity.value == f"{crm.pk}:crm-77"
+    assert json.loads(http_peer.received("/crm")[0].body)["recipient"] == {"id": "crm-77"}
+    assert json.loads(http_peer.received(CALLBACK)[0].body)["recipient"] == {"id": "cust-42"}
+
+
+@pytest.mark.django_db
+def test_no_reply_on_a_channel_the_customer_never_used(channel: ChannelAccount, alice: User) -> None:
+    ticket = customer_writes(channel, "in-1")
+    elsewhere = make_api_channel()
+
+    with pytest.raises(ValidationError, match="has not written on that channel"):
+        message_send_reply(ticket=ticket, author=alice, text="Ciao", channel_account=elsewhere)
+    with pytest.raises(ValidationError, match="needs some text"):
+        message_send_reply(ticket=ticket, author=alice, text="   ")
+    assert Message.objects.filter(direction=Message.Direction.OUTBOUND).count() == 0
+
+
+@pytest.mark.django_db
+def test_reply_updates_the_ticket_clock(channel: ChannelAccount, alice: User) -> None:
+    ticket = customer_writes(channel, "in-1")
+    assert ticket.awaiting_agent_since is not None
+
+    reply = queued_reply(ticket, alice)
+
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+    assert ticket.first_response_at == reply.sent_at
+    assert ticket.last_agent_message_at == reply.sent_at
+    assert ticket.awaiting_agent_since is None
