@@ -16,7 +16,15 @@ class ChannelAccountAdmin(admin.ModelAdmin):
 
 @admin.register(InboundEvent)
 class InboundEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "channel_account", "state", "attempts", "received_at", "processed_at"]
+    list_display = [
+        "id",
+        "channel_account",
+        "state",
+        "attempts",
+        "received_at",
+        "processed_at",
+        "short_error",
+    ]
     list_filter = ["state", "channel_account"]
     readonly_fields = [
         "channel_account",
@@ -32,6 +40,10 @@ class InboundEventAdmin(admin.ModelAdmin):
     ]
     exclude = ["body"]
     actions = ["replay"]
+
+    @admin.display(description="error")
+    def short_error(self, event: InboundEvent) -> str:
+        return event.error if len(event.error) <= 80 else event.error[:77] + "..."
 
     @admin.action(description="Process again")
     def replay(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:

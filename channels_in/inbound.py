@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -90,10 +91,14 @@ def inbound_event_process(*, event_id: int) -> ProcessOutcome:
         logger.exception("inbound event %s failed (attempt %s)", event.pk, event.attempts)
         if event.attempts >= MAX_ATTEMPTS:
             return _finish(event, InboundEvent.State.FAILED, error=f"{type(error).__name__}: {error}")
+        retry_in = min(2**event.attempts, 300)
+        # The retry is due then: the stale-work sweep counts from there, not from the first receipt.
         InboundEvent.objects.filter(pk=event.pk).update(
-            claimed_at=None, error=f"{type(error).__name__}: {error}"
+            claimed_at=None,
+            error=f"{type(error).__name__}: {error}",
+            enqueued_at=timezone.now() + timedelta(seconds=retry_in),
         )
-        return ProcessOutcome(state=InboundEvent.State.PENDING, retry_in=min(2**event.attempts, 300))
+        return ProcessOutcome(state=InboundEvent.State.PENDING, retry_in=retry_in)
     state = InboundEvent.State.DONE if message_ids else InboundEvent.State.IGNORED
     return _finish(event, state, result={"message_ids": message_ids})
 

@@ -22,7 +22,15 @@ from channels_in.base import PayloadError
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class Sender(BaseModel):
+class _WireModel(BaseModel):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _without_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL: left in, the message would be accepted here and fail forever later.
+        return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class Sender(_WireModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     id: str = Field(min_length=1, max_length=200)
@@ -37,7 +45,7 @@ class Sender(BaseModel):
         return self
 
 
-class AttachmentIn(BaseModel):
+class AttachmentIn(_WireModel):
     model_config = ConfigDict(extra="ignore")
 
     filename: str = Field(min_length=1, max_length=255)
@@ -68,7 +76,7 @@ class AttachmentIn(BaseModel):
         return base64.b64decode(self.content_base64, validate=True)
 
 
-class InboundPayload(BaseModel):
+class InboundPayload(_WireModel):
     model_config = ConfigDict(extra="ignore")
 
     message_id: str = Field(min_length=1, max_length=300)

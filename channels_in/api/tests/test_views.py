@@ -287,3 +287,14 @@ def test_real_server_rejects_oversize_bodies_by_header_and_by_actual_size(
     small = httpx.post(url, content=json.dumps(payload()).encode(), headers=auth, timeout=10)
     assert small.status_code == 202
     assert InboundEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_dropped_not_fatal(api_client: Client, api_channel: ChannelAccount, filed) -> None:  # type: ignore[no-untyped-def]
+    response = filed(api_client, api_channel, payload(text="rotto\u0000 davvero", sender={"id": "c\u00001"}))
+
+    assert response.status_code == 202
+    assert InboundEvent.objects.get().state == InboundEvent.State.DONE
+    message = Message.objects.get()
+    assert message.text == "rotto davvero"
+    assert message.identity.value == f"{api_channel.pk}:c1"
