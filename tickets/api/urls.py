@@ -1,5 +1,35 @@
+"""Routes under /api/v1/ (the live layer adds its own event routes in helpdesk/urls.py)."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from tickets.api.views import contacts, directory, messages, tickets
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("tickets", tickets.TicketListView.as_view(), name="api-tickets"),
+    path("tickets/<int:ticket_id>", tickets.TicketDetailView.as_view(), name="api-ticket"),
+    path(
+        "tickets/<int:ticket_id>/messages", messages.TicketMessagesView.as_view(), name="api-ticket-messages"
+    ),
+    path("tickets/<int:ticket_id>/reply", messages.TicketReplyView.as_view(), name="api-ticket-reply"),
+    path("tickets/<int:ticket_id>/notes", messages.TicketNoteView.as_view(), name="api-ticket-notes"),
+    path("messages/<int:message_id>/retry", messages.MessageRetryView.as_view(), name="api-message-retry"),
+    path("contacts", contacts.ContactListView.as_view(), name="api-contacts"),
+    path("contacts/<int:contact_id>", contacts.ContactDetailView.as_view(), name="api-contact"),
+    path("contacts/<int:contact_id>/merge", contacts.ContactMergeView.as_view(), name="api-contact-merge"),
+    path(
+        "contact-merges/<int:merge_id>/undo",
+        contacts.ContactMergeUndoView.as_view(),
+        name="api-contact-merge-undo",
+    ),
+    path("teams", directory.TeamListView.as_view(), name="api-teams"),
+    path("agents", directory.AgentListView.as_view(), name="api-agents"),
+    path("agents/me", directory.AgentMeView.as_view(), name="api-agent-me"),
+    path("canned-responses", directory.CannedResponseListView.as_view(), name="api-canned-responses"),
+    path(
+        "canned-responses/<int:response_id>",
+        directory.CannedResponseDetailView.as_view(),
+        name="api-canned-response",
+    ),
+]

@@ -1,0 +1,107 @@
+"""Catch-up for live clients: what a screen missed while its socket was down (docs/events.md).
+
+``GET /api/v1/tickets/<id>/events?after_seq=N`` is exact: a ticket's events are numbered without gaps.
+``GET /api/v1/live/feed?since=T`` serves an inbox: every event of every ticket the agent may see,
+recorded since ``T`` (re-reading a short grace period, so a transaction that committed late is not
+missed; the client drops what it already has by ``(ticket_id, seq)``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tickets.access import can_see_ticket, visible_tickets_q
+from tickets.events import event_envelope
+from tickets.models import Ticket, TicketEvent
+
+MAX_LIMIT = 500
+# Longer than any transaction that records an event: an event becomes visible at most this late.
+FEED_GRACE = timedelta(seconds=10)
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit", str(MAX_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ValidationError({"limit": f"an integer from 1 to {MAX_LIMIT}"})
+    return int(raw)
+
+
+class TicketEventsView(APIView):
+    """A ticket's events after ``after_seq``, in ``seq`` order."""
+
+    def get(self, request: Request, ticket_id: int) -> Response:
+        raw = request.query_params.get("after_seq", "0")
+        if not raw.isdigit():
+            raise ValidationError({"after_seq": "a non-negative integer"})
+        after_seq, limit = int(raw), _limit(request)
+        ticket = Ticket.objects.filter(pk=ticket_id).only("pk", "team_id", "assignee_id", "seq").first()
+        # Forbidden and missing answer alike, so ids cannot be probed.
+        if ticket is None or not can_see_ticket(request.user, ticket):
+            raise NotFound("No such ticket.")
+        rows = list(
+            TicketEvent.objects.filter(ticket_id=ticket.pk, seq__gt=after_seq).order_by("seq")[: limit + 1]
+        )
+        has_more = len(rows) > limit
+        return Response(
+            {
+                "ticket_id": ticket.pk,
+                "seq": ticket.seq,
+                "events": [event_envelope(row) for row in rows[:limit]],
+                "has_more": has_more,
+            }
+        )
+
+
+def _parse_cursor(raw: str) -> tuple[datetime, int]:
+    at_text, _, id_text = raw.rpartition("|")
+    at = parse_datetime(at_text)
+    if at is None or timezone.is_naive(at) or not id_text.isdigit():
+        raise ValidationError({"cursor": "use the cursor the previous page returned"})
+    return at, int(id_text)
+
+
+class AgentFeedView(APIView):
+    """Events of every ticket the agent may see, oldest first, for an inbox that was asleep."""
+
+    def get(self, request: Request) -> Response:
+        limit = _limit(request)
+        visible = Ticket.objects.filter(visible_tickets_q(request.user)).values("pk")
+        rows = TicketEvent.objects.filter(ticket_id__in=visible)
+        cursor = request.query_params.get("cursor")
+        now = timezone.now()
+        if cursor:
+            at, last_id = _parse_cursor(cursor)
+            rows = rows.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=last_id))
+            until = request.query_params.get("until")
+            until_at = parse_datetime(until) if until else None
+            if until_at is None or timezone.is_naive(until_at):
+                raise ValidationError({"until": "use the until the previous page returned"})
+        else:
+            since = parse_datetime(request.query_params.get("since", "") or "")
+            if since is None or timezone.is_naive(since):
+                raise ValidationError({"since": "an ISO 8601 time with a UTC offset"})
+            rows = rows.filter(created_at__gte=since - FEED_GRACE)
+            until_at = now
+        page = list(rows.order_by("created_at", "id")[: limit + 1])
+        has_more = len(page) > limit
+        page = page[:limit]
+        body: dict[str, Any] = {
+            "events": [event_envelope(row) for row in page],
+            "has_more": has_more,
+            "until": until_at.isoformat(),
+        }
+        if has_more:
+            body["cursor"] = f"{page[-1].created_at.isoformat()}|{page[-1].pk}"
+        else:
+            # Where the next wake-up starts: the time this read began.
+            body["next_since"] = until_at.isoformat()
+        return Response(body)

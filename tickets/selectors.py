@@ -1,0 +1,224 @@
+"""Reads: querysets shaped for their screens, scoped by the one visibility rule, with no N+1.
+
+Every ticket read goes through ``visible_tickets_q`` (tickets/access.py), so a ticket of another team
+is absent from lists, counts and search and is "not found" when asked for by id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from tickets.access import agent_profile, visible_tickets_q
+from tickets.models import (
+    AgentProfile,
+    CannedResponse,
+    Contact,
+    ContactIdentity,
+    ContactMerge,
+    Message,
+    Tag,
+    Team,
+    Ticket,
+)
+
+# Most urgent first, then whoever has waited longest; the id makes the order total (stable cursors).
+TICKET_QUEUE_ORDER = ("-priority", "waiting_since", "id")
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    """What a ticket list may be narrowed by; ``None`` means "any"."""
+
+    statuses: list[str] | None = None
+    team_id: int | None = None
+    # "me", "none" or a user id.
+    assignee: str | int | None = None
+    channel_id: int | None = None
+    priority: int | None = None
+    tag: str | None = None
+    q: str | None = None
+
+
+def tickets_visible(*, user: Any) -> QuerySet[Ticket]:
+    """The tickets ``user`` may see, with what a ticket card shows, loaded in a fixed number of queries."""
+    return (
+        Ticket.objects.filter(visible_tickets_q(user))
+        .select_related("contact", "team", "assignee", "origin_channel")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        # The customer has been waiting since their unanswered message; otherwise since the ticket began.
+        .annotate(waiting_since=Coalesce("awaiting_agent_since", "created_at"))
+    )
+
+
+def ticket_list(*, user: Any, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
+    """The ticket queue: visible tickets narrowed by ``filters``, most urgent and longest waiting first."""
+    return ticket_filter(tickets_visible(user=user), user=user, filters=filters or TicketFilters())
+
+
+def ticket_filter(tickets: QuerySet[Ticket], *, user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
+    """Narrow an already visibility-scoped queryset (from ``tickets_visible``) and put it in queue order."""
+    if filters.statuses:
+        tickets = tickets.filter(status__in=filters.statuses)
+    if filters.team_id is not None:
+        tickets = tickets.filter(team_id=filters.team_id)
+    if filters.assignee == "me":
+        tickets = tickets.filter(assignee_id=user.pk)
+    elif filters.assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee is not None:
+        tickets = tickets.filter(assignee_id=int(filters.assignee))
+    if filters.channel_id is not None:
+        tickets = tickets.filter(origin_channel_id=filters.channel_id)
+    if filters.priority is not None:
+        tickets = tickets.filter(priority=filters.priority)
+    if filters.tag:
+        tagged = Tag.objects.filter(tickets=OuterRef("pk"), name=filters.tag.strip().lower())
+        tickets = tickets.filter(Exists(tagged))
+    if filters.q and filters.q.strip():
+        tickets = tickets.filter(ticket_search_q(filters.q))
+    return tickets.order_by(*TICKET_QUEUE_ORDER)
+
+
+def ticket_search_q(text: str) -> Q:
+    """Subject, any message's text, the contact's name or any of their identities contain ``text``.
+
+    Subqueries rather than joins, so a ticket with many matching messages is listed once.
+    """
+    text = text.strip()
+    in_messages = Message.objects.filter(ticket=OuterRef("pk"), text__icontains=text)
+    in_identities = ContactIdentity.objects.filter(contact=OuterRef("contact_id"), value__icontains=text)
+    return (
+        Q(subject__icontains=text)
+        | Q(contact__name__icontains=text)
+        | Q(Exists(in_messages))
+        | Q(Exists(in_identities))
+    )
+
+
+def ticket_get(*, user: Any, ticket_id: int) -> Ticket | None:
+    """One ticket if ``user`` may see it, else ``None`` (the caller answers "not found")."""
+    return tickets_visible(user=user).filter(pk=ticket_id).first()
+
+
+def ticket_card(*, ticket_id: int) -> Ticket:
+    """A ticket shaped like the list's rows, without the visibility rule.
+
+    Only for answering a write the caller just made (an agent who hands a ticket to another team still
+    gets the result of their change); every read goes through ``ticket_get``.
+    """
+    return (
+        Ticket.objects.select_related("contact", "team", "assignee", "origin_channel")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        .get(pk=ticket_id)
+    )
+
+
+def ticket_timeline(*, user: Any, ticket: Ticket) -> QuerySet[Message]:
+    """The messages of ``ticket`` and of the visible tickets merged into it, oldest first.
+
+    Internal notes are included: only agents read timelines through here.
+    """
+    merged_in = Ticket.objects.filter(visible_tickets_q(user), merged_into=ticket).values("pk")
+    return (
+        Message.objects.filter(Q(ticket=ticket) | Q(ticket__in=Subquery(merged_in)))
+        .select_related("author", "channel_account", "identity")
+        .prefetch_related("attachments")
+        .order_by("sent_at", "id")
+    )
+
+
+def message_get(*, user: Any, message_id: int) -> Message | None:
+    """A message whose ticket ``user`` may see, else ``None``."""
+    return (
+        Message.objects.filter(pk=message_id, ticket__in=Ticket.objects.filter(visible_tickets_q(user)))
+        .select_related("ticket", "author", "channel_account", "identity")
+        .prefetch_related("attachments")
+        .first()
+    )
+
+
+def _visible_ticket_count(user: Any) -> Subquery:
+    counted = (
+        Ticket.objects.filter(visible_tickets_q(user), contact=OuterRef("pk"))
+        .order_by()
+        .values("contact")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted), Value(0))
+
+
+def contact_list(*, user: Any, q: str | None = None) -> QuerySet[Contact]:
+    """Live contacts (not merged away), newest first, with identities and the count of visible tickets.
+
+    The customer directory is shared by all agents; which tickets a contact has is not.
+    """
+    contacts = (
+        Contact.objects.filter(merged_into__isnull=True)
+        .prefetch_related(Prefetch("identities", queryset=ContactIdentity.objects.order_by("kind", "value")))
+        .annotate(visible_ticket_count=_visible_ticket_count(user))
+    )
+    return contact_search(contacts, q=q)
+
+
+def contact_search(contacts: QuerySet[Contact], *, q: str | None) -> QuerySet[Contact]:
+    """Contacts whose name or any identity value contains ``q``, newest first."""
+    if q and q.strip():
+        text = q.strip()
+        in_identities = ContactIdentity.objects.filter(contact=OuterRef("pk"), value__icontains=text)
+        contacts = contacts.filter(Q(name__icontains=text) | Q(Exists(in_identities)))
+    return contacts.order_by("-created_at", "-id")
+
+
+def contact_get(*, user: Any, contact_id: int) -> Contact | None:
+    """A contact with identities and its ticket history, limited to the tickets ``user`` may see."""
+    history = (
+        Ticket.objects.filter(visible_tickets_q(user))
+        .select_related("team", "assignee", "origin_channel")
+        .order_by("-created_at", "-id")
+    )
+    return (
+        Contact.objects.filter(pk=contact_id)
+        .prefetch_related(
+            Prefetch("identities", queryset=ContactIdentity.objects.order_by("kind", "value")),
+            Prefetch("tickets", queryset=history, to_attr="visible_tickets"),
+        )
+        .annotate(visible_ticket_count=_visible_ticket_count(user))
+        .first()
+    )
+
+
+def contact_merge_get(*, merge_id: int) -> ContactMerge | None:
+    return ContactMerge.objects.select_related("source", "target", "created_by").filter(pk=merge_id).first()
+
+
+def teams_list() -> QuerySet[Team]:
+    return Team.objects.order_by("name", "id")
+
+
+def agents_list() -> QuerySet[AgentProfile]:
+    return (
+        AgentProfile.objects.select_related("user")
+        .prefetch_related(Prefetch("teams", queryset=Team.objects.order_by("name")))
+        .filter(user__is_active=True)
+        .order_by("user__username", "id")
+    )
+
+
+def agent_get(*, user_id: int) -> AgentProfile | None:
+    return agents_list().filter(user_id=user_id).first()
+
+
+def canned_responses_visible(*, user: Any) -> QuerySet[CannedResponse]:
+    """Shared responses plus those of the user's teams; supervisors and admins see every one."""
+    responses = CannedResponse.objects.select_related("team", "created_by").order_by("shortcut", "id")
+    profile = agent_profile(user)
+    if profile is None:
+        return responses.none()
+    if profile.sees_all_teams:
+        return responses
+    return responses.filter(Q(team__isnull=True) | Q(team__in=profile.teams.all()))
