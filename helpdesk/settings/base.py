@@ -163,8 +163,10 @@ else:
     }
 
 # --- background work -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
+# Embedded processes run tasks inline, except ``manage.py serve``: it starts an in-process worker and
+# beat (helpdesk/embedded.py) so countdowns, retries and periodic jobs behave as in the scaled mode.
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
@@ -186,6 +188,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)),
     },
 }
+EMBEDDED_WORKER_THREADS = env.integer("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 
 # --- Sportello -----------------------------------------------------------------------------------------
 INBOUND_MAX_BYTES = env.integer("INBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
