@@ -1,5 +1,9 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from tickets.consumers import AgentConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/agent/", AgentConsumer.as_asgi()),
+]

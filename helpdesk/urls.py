@@ -6,10 +6,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from tickets.api import live as live_api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Live catch-up feeds, before the API include so its patterns cannot shadow them.
+    path("api/v1/tickets/<int:ticket_id>/events", live_api.TicketEventsView.as_view(), name="ticket-events"),
+    path("api/v1/live/feed", live_api.AgentFeedView.as_view(), name="live-feed"),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/inbound/", include("channels_in.urls")),
     path("", include("tickets.views.urls")),

@@ -1,23 +1,28 @@
 """Live events: recorded with a per-ticket ``seq``, published to named groups only after commit.
 
 Every ticket-scoped event is also a ``TicketEvent`` row (the audit trail), so a client that missed
-something asks for ``seq > N`` and gets exactly what it missed.
+something asks for ``seq > N`` and gets exactly what it missed. Recipients are always chosen here, by
+the publisher, from the ticket's team and assignee; subscribers never pick what they may receive.
+Payload shapes live in ``tickets.event_schema`` and ``docs/events.md``.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from tickets.live import publish
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from tickets.models import Ticket, TicketEvent
+    from tickets.models import Message, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +42,10 @@ def ticket_group(ticket_id: int) -> str:
 
 
 def visitor_group(visitor_id: str) -> str:
-    return f"visitor.{visitor_id}"
+    # Group names allow only a restricted alphabet and length; a visitor id is hex from the widget,
+    # anything else is reduced to that alphabet so it can never address another group.
+    safe = "".join(ch for ch in visitor_id if ch.isalnum() or ch in "-_")[:80]
+    return f"visitor.{safe}"
 
 
 def ticket_staff_groups(
@@ -55,10 +63,58 @@ def ticket_staff_groups(
     return groups
 
 
+def agent_audience_groups(*, team_ids: Iterable[int]) -> list[str]:
+    """Who hears about an agent (presence): supervisors and the agent's own teams."""
+    return [SUPERVISORS, *(team_group(team_id) for team_id in sorted(set(team_ids)))]
+
+
+def message_visitor_groups(message: Message) -> list[str]:
+    """The widget that may see ``message``: only customer-facing web-chat messages, never a note.
+
+    The visitor is the web-chat identity the message came from or goes to; messages on any other
+    channel, internal notes and system lines reach no visitor.
+    """
+    from channels_in.base import IdentityKind
+    from channels_in.models import ChannelAccount
+    from tickets.models import Message
+
+    if message.direction not in {Message.Direction.INBOUND, Message.Direction.OUTBOUND}:
+        return []
+    account, identity = message.channel_account, message.identity
+    if account is None or identity is None:
+        return []
+    if account.kind != ChannelAccount.Kind.WEBCHAT or identity.kind != IdentityKind.WEBCHAT:
+        return []
+    return [visitor_group(identity.value)]
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One event bound for named groups; registered with ``on_commit`` and run after the commit."""
+
+    groups: tuple[str, ...]
+    event: dict[str, Any]
+    key: str = field(default="")
+
+    def __call__(self) -> None:
+        publish(list(self.groups), self.event, key=self.key)
+
+
 def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
     """Send ``event`` to each group once the current transaction commits (at once outside one)."""
-    targets = list(dict.fromkeys(groups))
-    transaction.on_commit(lambda: publish(targets, event))
+    targets = tuple(dict.fromkeys(groups))
+    if not targets:
+        return
+    if "seq" in event and "ticket_id" in event:
+        key = f"{event['ticket_id']}:{event['seq']}:{event['type']}"
+    else:
+        key = secrets.token_hex(8)
+    transaction.on_commit(Publication(groups=targets, event=event, key=key))
+
+
+def ephemeral_event(kind: str, **fields: Any) -> dict[str, Any]:
+    """A live-only event (typing, presence, collision): never recorded, so it carries no ``seq``."""
+    return {"type": kind, **fields, "at": timezone.now().isoformat()}
 
 
 def ticket_event_record(
@@ -96,4 +152,39 @@ def event_envelope(row: TicketEvent) -> dict[str, Any]:
         "at": row.created_at.isoformat(),
         "actor_id": row.actor_id,
         "data": row.payload,
+    }
+
+
+def message_event_record(
+    *, ticket: Ticket, message: Message, actor: AbstractBaseUser | None = None
+) -> TicketEvent:
+    """Record ``message.created`` for staff and, for a web-chat conversation, tell the visitor.
+
+    The visitor gets a reduced copy (no staff ids, no internal fields) on its own group, and a note
+    never does: ``message_visitor_groups`` decides.
+    """
+    from tickets.services.serialize import message_data
+
+    row = ticket_event_record(
+        ticket=ticket, type="message.created", data=message_data(message), actor=actor, save_seq=False
+    )
+    visitor_groups = message_visitor_groups(message)
+    if visitor_groups:
+        publish_on_commit(groups=visitor_groups, event=visitor_message_envelope(row, message))
+    return row
+
+
+def visitor_message_envelope(row: TicketEvent, message: Message) -> dict[str, Any]:
+    return {
+        "type": "message.created",
+        "ticket_id": row.ticket_id,
+        "seq": row.seq,
+        "at": row.created_at.isoformat(),
+        "data": {
+            "id": message.pk,
+            "direction": message.direction,
+            "text": message.text,
+            "status": message.status,
+            "sent_at": message.sent_at.isoformat(),
+        },
     }

@@ -1,13 +1,14 @@
-"""The wire to the channel layer, callable from sync code in any process.
+"""The wire to the channel layer, callable from sync code in any thread of any process.
 
-Embedded mode shares the server's event loop with the in-memory layer, so it goes through
-``async_to_sync``. Scaled mode keeps one loop thread per process, so channels_redis keeps its
-connections instead of opening one per publish.
+Embedded mode: the in-memory layer's queues belong to the server's event loop and are not
+thread-safe, so a publish from a request or worker thread is handed to that loop. Scaled mode keeps one
+loop thread per process, so channels_redis keeps its connections instead of opening one per publish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Coroutine
@@ -21,6 +22,13 @@ logger = logging.getLogger(__name__)
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_server_loop() -> None:
+    """Called from the server's loop (by each consumer): embedded publishes are delivered on it."""
+    global _server_loop
+    _server_loop = asyncio.get_running_loop()
 
 
 def _publisher_loop() -> asyncio.AbstractEventLoop:
@@ -40,18 +48,46 @@ async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
         await layer.group_send(group, message)
 
 
-def _run(coro: Coroutine[Any, Any, None]) -> None:
-    future = asyncio.run_coroutine_threadsafe(coro, _publisher_loop())
-    future.result(timeout=10)
-
-
-def publish(groups: list[str], event: dict[str, Any]) -> None:
-    """Deliver ``event`` to every group; a failure is logged, never raised into the caller's work."""
-    message = {"type": "live.event", "event": event}
+def _run(coro: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop) -> None:
     try:
-        if settings.EMBEDDED:
-            async_to_sync(_send_all)(groups, message)
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        # Already on that loop (sync code called from async code): waiting here would deadlock it.
+        loop.create_task(coro)
+        return
+    asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
+
+
+def layer_message(event: dict[str, Any], *, key: str) -> dict[str, Any]:
+    """The channel-layer message for ``event``.
+
+    The JSON text is encoded once here rather than once per socket; ``key`` lets a socket that is in
+    several of the target groups (a supervisor who is also in the ticket's team) deliver it once.
+    """
+    return {
+        "type": "live.event",
+        "key": key,
+        "kind": event["type"],
+        "ticket_id": event.get("ticket_id"),
+        "seq": event.get("seq"),
+        "text": json.dumps(event, separators=(",", ":")),
+    }
+
+
+def publish(groups: list[str], event: dict[str, Any], *, key: str) -> None:
+    """Deliver ``event`` to every group; a failure is logged, never raised into the caller's work.
+
+    A lost publish costs no data: every ticket event is recorded with its ``seq`` and clients catch up.
+    """
+    message = layer_message(event, key=key)
+    try:
+        if not settings.EMBEDDED:
+            _run(_send_all(groups, message), _publisher_loop())
+        elif _server_loop is not None and not _server_loop.is_closed():
+            _run(_send_all(groups, message), _server_loop)
         else:
-            _run(_send_all(groups, message))
+            async_to_sync(_send_all)(groups, message)
     except Exception:
         logger.exception("live publish of %s to %s failed", event.get("type"), groups)

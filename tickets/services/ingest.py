@@ -16,7 +16,7 @@ from tickets import events
 from tickets.models import Contact, Message, Ticket
 from tickets.services.attachments import attachments_store
 from tickets.services.identities import contact_resolve
-from tickets.services.serialize import message_data, ticket_data
+from tickets.services.serialize import ticket_data
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +108,7 @@ def _ingest(inbound: InboundMessage) -> IngestResult:
             reason="customer wrote again",
             save_seq=False,
         )
-    events.ticket_event_record(
-        ticket=ticket, type="message.created", data=message_data(message), save_seq=False
-    )
+    events.message_event_record(ticket=ticket, message=message)
     ticket.save(
         update_fields=[
             "last_customer_message_at",

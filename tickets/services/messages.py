@@ -17,7 +17,6 @@ from channels_in.models import ChannelAccount
 from channels_in.registry import adapter_for
 from tickets import events
 from tickets.models import ContactIdentity, Message, Ticket
-from tickets.services.serialize import message_data
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +78,7 @@ def message_send_reply(
         if ticket.status == Ticket.Status.NEW:
             ticket.status = Ticket.Status.OPEN
         ticket.updated_at = now
-        events.ticket_event_record(
-            ticket=ticket, type="message.created", data=message_data(message), actor=author, save_seq=False
-        )
+        events.message_event_record(ticket=ticket, message=message, actor=author)
         ticket.save(
             update_fields=[
                 "last_agent_message_at",
@@ -113,9 +110,7 @@ def note_add(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
             created_at=now,
         )
         ticket.updated_at = now
-        events.ticket_event_record(
-            ticket=ticket, type="message.created", data=message_data(message), actor=author, save_seq=False
-        )
+        events.message_event_record(ticket=ticket, message=message, actor=author)
         ticket.save(update_fields=["updated_at", "seq"])
     return message
 

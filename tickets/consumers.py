@@ -1,0 +1,407 @@
+"""The agent websocket, ``/ws/agent/``: inbox and timeline events, typing, presence, collision.
+
+The protocol (frames, close codes, catch-up) is described in ``docs/events.md``. The socket joins only
+groups the agent may hear (its own, its teams', ``supervisors`` for supervisors) and a ticket's group only
+after the visibility check. It never trusts a frame: anything malformed, unknown, oversized or too
+frequent gets an error frame, and a sustained flood closes the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+
+from tickets import events, live
+from tickets.access import agent_profile, can_see_ticket
+from tickets.models import Ticket, TicketEvent
+from tickets.services import presence
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_FLOODING = 4429
+
+MAX_FRAME_CHARS = 4096
+MAX_SUBSCRIPTIONS = 50
+# Token bucket: a steady 10 frames a second, bursts of 30; far above what a person types.
+RATE_PER_SECOND = 10.0
+RATE_BURST = 30.0
+# Frames refused for rate before the socket is closed as a flood.
+FLOOD_LIMIT = 100
+# Events remembered per socket to deliver an event that reaches it through several groups once.
+RECENT_KEYS = 4096
+# Ticket events re-read from the database in one go when closing a gap.
+FILL_BATCH = 500
+# Events whose ticket may have left the agent's sight.
+_VISIBILITY_EVENTS = {"ticket.team_changed", "ticket.assigned", "ticket.merged"}
+
+
+@dataclass
+class _Agent:
+    user_id: int
+    team_ids: list[int]
+    sees_all: bool
+
+
+def _agent_of(user: Any) -> _Agent | None:
+    profile = agent_profile(user)
+    if profile is None or not user.is_active:
+        return None
+    return _Agent(
+        user_id=user.pk,
+        team_ids=list(profile.teams.values_list("pk", flat=True)),
+        sees_all=profile.sees_all_teams,
+    )
+
+
+def _visible_seq(user: Any, ticket_id: int) -> int | None:
+    """The ticket's current ``seq`` if the agent may see it; ``None`` for forbidden and missing alike."""
+    ticket = Ticket.objects.filter(pk=ticket_id).only("pk", "team_id", "assignee_id", "seq").first()
+    if ticket is None or not can_see_ticket(user, ticket):
+        return None
+    return ticket.seq
+
+
+def _still_visible(user: Any, ticket_id: int) -> bool:
+    return _visible_seq(user, ticket_id) is not None
+
+
+def _events_between(ticket_id: int, after: int, upto: int) -> list[tuple[int, str]]:
+    rows = TicketEvent.objects.filter(ticket_id=ticket_id, seq__gt=after, seq__lte=upto).order_by("seq")
+    return [
+        (row.seq, json.dumps(events.event_envelope(row), separators=(",", ":"))) for row in rows[:FILL_BATCH]
+    ]
+
+
+class _Bucket:
+    def __init__(self) -> None:
+        self.tokens = RATE_BURST
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.stamp) * RATE_PER_SECOND)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class AgentConsumer(AsyncWebsocketConsumer):
+    agent: _Agent | None = None
+
+    async def connect(self) -> None:
+        live.bind_server_loop()
+        self.joined: list[str] = []
+        self.marks: dict[int, int] = {}
+        self.replying: set[int] = set()
+        self.recent: OrderedDict[str, None] = OrderedDict()
+        self.bucket = _Bucket()
+        self.refused = 0
+        user = self.scope.get("user")
+        # Accept first: a close code can only be sent on an open socket, and clients need the code to
+        # tell "log in again" (4401) from "not allowed" (4403).
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        agent = await database_sync_to_async(_agent_of)(user)
+        if agent is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.agent = agent
+        self.joined = [events.agent_group(agent.user_id)]
+        self.joined += [events.team_group(team_id) for team_id in agent.team_ids]
+        if agent.sees_all:
+            self.joined.append(events.SUPERVISORS)
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        _local_sockets(asyncio.get_running_loop()).add(self)
+        state = await database_sync_to_async(presence.presence_connect)(
+            user_id=agent.user_id, connection=self.channel_name
+        )
+        await self._send(
+            {
+                "type": "hello",
+                "agent_id": agent.user_id,
+                "presence": state,
+                "groups": self.joined,
+                "heartbeat_seconds": presence.RENEW_SECONDS * 2,
+            }
+        )
+
+    async def disconnect(self, code: int) -> None:
+        agent = self.agent
+        if agent is None:
+            return
+        self.agent = None
+        _local_sockets(asyncio.get_running_loop()).discard(self)
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for ticket_id in list(self.marks):
+            await self._leave(agent, ticket_id)
+        await database_sync_to_async(presence.presence_disconnect)(
+            user_id=agent.user_id, connection=self.channel_name
+        )
+
+    def lease(self) -> presence.SocketLease | None:
+        if self.agent is None:
+            return None
+        return presence.SocketLease(
+            user_id=self.agent.user_id,
+            connection=self.channel_name,
+            viewing=frozenset(self.marks),
+            replying=frozenset(self.replying),
+        )
+
+    # --- frames from the client ------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.agent is None:
+            return
+        if not self.bucket.take():
+            self.refused += 1
+            if self.refused >= FLOOD_LIMIT:
+                await self.close(code=CLOSE_FLOODING)
+            elif self.refused == 1 or self.refused % 10 == 0:
+                await self._error("rate_limited", "Too many frames; slow down.")
+            return
+        try:
+            frame = self._parse(text_data, bytes_data)
+            handler = _HANDLERS.get(frame["type"])
+            if handler is None:
+                raise FrameError("unknown_type", f"Unknown frame type {str(frame['type'])[:40]!r}.")
+            await handler(self, frame)
+        except FrameError as error:
+            await self._error(error.code, str(error), ref=_ref_of(text_data))
+        except Exception:
+            logger.exception("agent socket frame failed")
+            await self._error("internal", "The frame could not be handled.", ref=_ref_of(text_data))
+
+    def _parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+        if text_data is None:
+            raise FrameError("bad_frame", "Frames are JSON text.")
+        if len(text_data) > MAX_FRAME_CHARS:
+            raise FrameError("frame_too_large", f"Frames are at most {MAX_FRAME_CHARS} characters.")
+        try:
+            frame = json.loads(text_data)
+        except ValueError as error:
+            raise FrameError("bad_frame", "A frame is one JSON object.") from error
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            raise FrameError("bad_frame", 'A frame is a JSON object with a string "type".')
+        return frame
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self._send({"type": "pong", "at": timezone.now().isoformat()})
+
+    async def on_subscribe(self, frame: dict[str, Any]) -> None:
+        assert self.agent is not None
+        ticket_id = _int_field(frame, "ticket_id")
+        after_seq = frame.get("after_seq")
+        if after_seq is not None:
+            after_seq = _int_field(frame, "after_seq")
+        if ticket_id not in self.marks and len(self.marks) >= MAX_SUBSCRIPTIONS:
+            raise FrameError("too_many_subscriptions", f"At most {MAX_SUBSCRIPTIONS} tickets at once.")
+        user = self.scope["user"]
+        # Join before reading: an event committed meanwhile arrives after this handler and is either
+        # a duplicate of what was read (dropped by seq) or the next one.
+        await self.channel_layer.group_add(events.ticket_group(ticket_id), self.channel_name)
+        seq = await database_sync_to_async(_visible_seq)(user, ticket_id)
+        if seq is None:
+            if ticket_id not in self.marks:
+                await self.channel_layer.group_discard(events.ticket_group(ticket_id), self.channel_name)
+            raise FrameError("forbidden", f"Ticket {ticket_id} does not exist or is not yours to see.")
+        await database_sync_to_async(presence.collision_view)(
+            ticket_id=ticket_id, user_id=self.agent.user_id, connection=self.channel_name, viewing=True
+        )
+        viewing, replying = await database_sync_to_async(presence.collision_state)(ticket_id=ticket_id)
+        await self._send(
+            {
+                "type": "subscribed",
+                "ticket_id": ticket_id,
+                "seq": seq,
+                "viewing": viewing,
+                "replying": replying,
+            }
+        )
+        if after_seq is None or after_seq >= seq:
+            self.marks[ticket_id] = max(seq, after_seq or 0)
+            return
+        self.marks[ticket_id] = after_seq
+        await self._fill(ticket_id, upto=seq)
+
+    async def on_unsubscribe(self, frame: dict[str, Any]) -> None:
+        assert self.agent is not None
+        ticket_id = _int_field(frame, "ticket_id")
+        if ticket_id in self.marks:
+            await self._leave(self.agent, ticket_id)
+        await self._send({"type": "unsubscribed", "ticket_id": ticket_id, "reason": "asked"})
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        assert self.agent is not None
+        ticket_id, state = self._subscribed(frame), _bool_field(frame, "state")
+        await database_sync_to_async(presence.typing_announce)(
+            ticket_id=ticket_id, user_id=self.agent.user_id, state=state
+        )
+
+    async def on_replying(self, frame: dict[str, Any]) -> None:
+        assert self.agent is not None
+        ticket_id, state = self._subscribed(frame), _bool_field(frame, "state")
+        if state:
+            self.replying.add(ticket_id)
+        else:
+            self.replying.discard(ticket_id)
+        await database_sync_to_async(presence.collision_reply)(
+            ticket_id=ticket_id, user_id=self.agent.user_id, connection=self.channel_name, replying=state
+        )
+
+    async def on_presence(self, frame: dict[str, Any]) -> None:
+        assert self.agent is not None
+        status = frame.get("status")
+        if status not in {"online", "away", "offline", "auto"}:
+            raise FrameError("bad_field", '"status" is one of online, away, offline, auto.')
+        state = await database_sync_to_async(presence.presence_set)(user_id=self.agent.user_id, status=status)
+        await self._send(
+            {"type": "presence", "presence": state, "manual": "" if status == "auto" else status}
+        )
+
+    def _subscribed(self, frame: dict[str, Any]) -> int:
+        ticket_id = _int_field(frame, "ticket_id")
+        if ticket_id not in self.marks:
+            raise FrameError("not_subscribed", f"Subscribe to ticket {ticket_id} first.")
+        return ticket_id
+
+    # --- events from the channel layer -----------------------------------------------------------------
+
+    async def live_event(self, message: dict[str, Any]) -> None:
+        if self.agent is None:
+            return
+        key = message["key"]
+        if key in self.recent:
+            return
+        self.recent[key] = None
+        if len(self.recent) > RECENT_KEYS:
+            self.recent.popitem(last=False)
+        ticket_id, seq = message.get("ticket_id"), message.get("seq")
+        if seq is not None and ticket_id in self.marks:
+            mark = self.marks[ticket_id]
+            if seq <= mark:
+                return
+            if seq > mark + 1:
+                # Publishes from different processes can overtake each other, and a pub/sub message
+                # can be lost; the database has every event, in order.
+                await self._fill(ticket_id, upto=seq - 1)
+            self.marks[ticket_id] = max(self.marks.get(ticket_id, 0), seq)
+        await self.send(text_data=message["text"])
+        if message["kind"] in _VISIBILITY_EVENTS and ticket_id in self.marks and not self.agent.sees_all:
+            visible = await database_sync_to_async(_still_visible)(self.scope["user"], ticket_id)
+            if not visible:
+                await self._leave(self.agent, ticket_id)
+                await self._send({"type": "unsubscribed", "ticket_id": ticket_id, "reason": "forbidden"})
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    async def _fill(self, ticket_id: int, *, upto: int) -> None:
+        while ticket_id in self.marks and self.marks[ticket_id] < upto:
+            rows = await database_sync_to_async(_events_between)(ticket_id, self.marks[ticket_id], upto)
+            if not rows:
+                return
+            for _, text in rows:
+                await self.send(text_data=text)
+            self.marks[ticket_id] = rows[-1][0]
+
+    async def _leave(self, agent: _Agent, ticket_id: int) -> None:
+        self.marks.pop(ticket_id, None)
+        self.replying.discard(ticket_id)
+        await self.channel_layer.group_discard(events.ticket_group(ticket_id), self.channel_name)
+        await database_sync_to_async(presence.collision_view)(
+            ticket_id=ticket_id, user_id=agent.user_id, connection=self.channel_name, viewing=False
+        )
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+
+    async def _error(self, code: str, message: str, *, ref: Any = None) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if ref is not None:
+            frame["ref"] = ref
+        await self._send(frame)
+
+
+def _ref_of(text_data: str | None) -> Any:
+    """The client's ``ref`` echoed on an error, so it can tell which request failed (scalars only)."""
+    if not text_data or len(text_data) > MAX_FRAME_CHARS:
+        return None
+    try:
+        frame = json.loads(text_data)
+    except ValueError:
+        return None
+    ref = frame.get("ref") if isinstance(frame, dict) else None
+    return ref if isinstance(ref, str | int) and len(str(ref)) <= 64 else None
+
+
+def _int_field(frame: dict[str, Any], name: str) -> int:
+    value = frame.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        raise FrameError("bad_field", f'"{name}" must be a non-negative integer.')
+    return value
+
+
+def _bool_field(frame: dict[str, Any], name: str) -> bool:
+    value = frame.get(name)
+    if not isinstance(value, bool):
+        raise FrameError("bad_field", f'"{name}" must be true or false.')
+    return value
+
+
+_HANDLERS = {
+    "ping": AgentConsumer.on_ping,
+    "subscribe": AgentConsumer.on_subscribe,
+    "unsubscribe": AgentConsumer.on_unsubscribe,
+    "typing": AgentConsumer.on_typing,
+    "replying": AgentConsumer.on_replying,
+    "presence": AgentConsumer.on_presence,
+}
+
+
+# --- per-process upkeep: renew this process's leases, expire everyone's dead ones -----------------------
+
+_sockets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[AgentConsumer]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _local_sockets(loop: asyncio.AbstractEventLoop) -> set[AgentConsumer]:
+    if loop not in _sockets:
+        _sockets[loop] = set()
+        loop.create_task(_upkeep(loop), name="live-presence-upkeep")
+    return _sockets[loop]
+
+
+async def _upkeep(loop: asyncio.AbstractEventLoop) -> None:
+    while True:
+        await asyncio.sleep(presence.RENEW_SECONDS)
+        try:
+            leases = [lease for sock in list(_sockets.get(loop, ())) if (lease := sock.lease())]
+            await database_sync_to_async(presence.leases_renew)(leases)
+            await database_sync_to_async(presence.leases_sweep)()
+        except Exception:
+            logger.exception("presence upkeep failed; retrying")

@@ -1,0 +1,166 @@
+"""The shape of every live event, checked in tests so a payload cannot drift from ``docs/events.md``.
+
+Ticket events are recorded (``TicketEvent``) and carry the ticket's ``seq``; ephemeral events (typing,
+presence, collision) are not recorded and carry no ``seq``. Every model forbids unknown keys, so adding a
+field to a payload means adding it here and to the docs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+class TicketData(_Strict):
+    id: int
+    subject: str
+    status: str
+    priority: int
+    team_id: int | None
+    assignee_id: int | None
+    contact_id: int
+    channel_id: int | None
+    updated_at: str | None
+
+
+class MessageData(_Strict):
+    id: int
+    direction: Literal["inbound", "outbound", "note", "system"]
+    channel_id: int | None
+    author_id: int | None
+    text: str
+    status: str
+    is_public: bool
+    sent_at: str
+
+
+class VisitorMessageData(_Strict):
+    """What a customer's widget learns about a message: no ids of staff, no internal fields."""
+
+    id: int
+    direction: Literal["inbound", "outbound"]
+    text: str
+    status: str
+    sent_at: str
+
+
+class StatusChange(_Strict):
+    from_: str = Field(alias="from")
+    to: str
+    ticket: TicketData
+
+
+class PriorityChange(_Strict):
+    from_: int = Field(alias="from")
+    to: int
+    ticket: TicketData
+
+
+class ReferenceChange(_Strict):
+    """A team or an assignee moved; ``None`` means none."""
+
+    from_: int | None = Field(alias="from")
+    to: int | None
+    ticket: TicketData
+
+
+class TagsChange(_Strict):
+    from_: list[str] = Field(alias="from")
+    to: list[str]
+    ticket: TicketData
+
+
+class DeliveryStatus(_Strict):
+    message_id: int
+    status: Literal["received", "queued", "sending", "sent", "delivered", "read", "failed"]
+    reason: str
+
+
+TICKET_EVENT_DATA: dict[str, type[BaseModel]] = {
+    "ticket.created": TicketData,
+    "ticket.reopened": TicketData,
+    "ticket.status_changed": StatusChange,
+    "ticket.priority_changed": PriorityChange,
+    "ticket.team_changed": ReferenceChange,
+    "ticket.assigned": ReferenceChange,
+    "ticket.tags_changed": TagsChange,
+    "message.created": MessageData,
+    "message.status": DeliveryStatus,
+}
+
+
+class TicketEnvelope(_Strict):
+    type: str
+    ticket_id: int
+    seq: int = Field(ge=1)
+    at: str
+    actor_id: int | None
+    data: dict[str, Any]
+
+
+class VisitorEnvelope(_Strict):
+    type: Literal["message.created"]
+    ticket_id: int
+    seq: int = Field(ge=1)
+    at: str
+    data: VisitorMessageData
+
+
+class TypingEvent(_Strict):
+    type: Literal["typing"]
+    ticket_id: int
+    agent_id: int
+    state: bool
+    at: str
+
+
+class PresenceEvent(_Strict):
+    type: Literal["presence.changed"]
+    agent_id: int
+    presence: Literal["online", "away", "offline"]
+    manual: Literal["", "online", "away", "offline"]
+    at: str
+
+
+class CollisionEvent(_Strict):
+    type: Literal["ticket.collision"]
+    ticket_id: int
+    viewing: list[int]
+    replying: list[int]
+    at: str
+
+
+EPHEMERAL_EVENTS: dict[str, type[BaseModel]] = {
+    "typing": TypingEvent,
+    "presence.changed": PresenceEvent,
+    "ticket.collision": CollisionEvent,
+}
+
+
+class EventSchemaError(ValueError):
+    pass
+
+
+def check_event(event: dict[str, Any], *, for_visitor: bool = False) -> None:
+    """Raise ``EventSchemaError`` unless ``event`` matches the schema of its type exactly."""
+    kind = event.get("type")
+    try:
+        if for_visitor:
+            VisitorEnvelope.model_validate(event)
+        elif kind in EPHEMERAL_EVENTS:
+            EPHEMERAL_EVENTS[kind].model_validate(event)
+        elif kind in TICKET_EVENT_DATA:
+            TicketEnvelope.model_validate(event)
+            TICKET_EVENT_DATA[kind].model_validate(event["data"])
+        else:
+            raise EventSchemaError(f"unknown event type {kind!r}")
+    except ValidationError as error:
+        raise EventSchemaError(f"{kind}: {error}") from error
+
+
+ALL_EVENT_TYPES = sorted([*TICKET_EVENT_DATA, *EPHEMERAL_EVENTS])

@@ -1,0 +1,338 @@
+"""Presence (online / away / offline) and collision (who views or replies to a ticket).
+
+Both are derived from live sockets. Each socket registers a *lease* that its web process renews every
+few seconds; a socket whose process died stops being renewed and expires after ``LEASE_SECONDS``. Leases
+live in Redis in scaled mode (shared by every web process) and in process memory in embedded mode.
+
+Presence is then written to ``AgentProfile.presence`` (what routing reads, in any process) under the
+profile's row lock, and a change is published to supervisors and the agent's teams. Several tabs hold
+several leases, but the agent counts once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tickets import events
+from tickets.models import AgentProfile
+
+logger = logging.getLogger(__name__)
+
+LEASE_SECONDS = 45.0
+# How often a web process renews its sockets' leases and sweeps expired ones.
+RENEW_SECONDS = 10.0
+
+Presence = AgentProfile.Presence
+
+
+class LeaseStore(Protocol):
+    """Sets of members with an expiry each: ``key -> {member: expires_at}``."""
+
+    def put(self, key: str, members: dict[str, float], *, only_existing: bool = False) -> None: ...
+    def drop(self, key: str, members: Iterable[str]) -> None: ...
+    def live(self, key: str, now: float) -> list[str]: ...
+    def expire(self, key: str, now: float) -> int: ...
+    def index_add(self, index: str, key: str) -> None: ...
+    def index_drop(self, index: str, key: str) -> None: ...
+    def index(self, index: str) -> list[str]: ...
+    def claim(self, name: str, seconds: float) -> bool: ...
+
+
+class MemoryLeaseStore:
+    """Embedded mode: one process holds every socket, so its memory is the whole truth."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sets: dict[str, dict[str, float]] = {}
+        self._indexes: dict[str, set[str]] = {}
+
+    def put(self, key: str, members: dict[str, float], *, only_existing: bool = False) -> None:
+        with self._lock:
+            entries = self._sets.setdefault(key, {})
+            for member, expires in members.items():
+                if member in entries or not only_existing:
+                    entries[member] = expires
+
+    def drop(self, key: str, members: Iterable[str]) -> None:
+        with self._lock:
+            entries = self._sets.get(key, {})
+            for member in members:
+                entries.pop(member, None)
+
+    def live(self, key: str, now: float) -> list[str]:
+        with self._lock:
+            return [member for member, expires in self._sets.get(key, {}).items() if expires > now]
+
+    def expire(self, key: str, now: float) -> int:
+        with self._lock:
+            entries = self._sets.get(key, {})
+            dead = [member for member, expires in entries.items() if expires <= now]
+            for member in dead:
+                del entries[member]
+            return len(dead)
+
+    def index_add(self, index: str, key: str) -> None:
+        with self._lock:
+            self._indexes.setdefault(index, set()).add(key)
+
+    def index_drop(self, index: str, key: str) -> None:
+        with self._lock:
+            self._indexes.get(index, set()).discard(key)
+
+    def index(self, index: str) -> list[str]:
+        with self._lock:
+            return list(self._indexes.get(index, set()))
+
+    def claim(self, name: str, seconds: float) -> bool:
+        return True
+
+
+class RedisLeaseStore:
+    """Scaled mode: sorted sets scored by expiry, shared by every web process."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
+        self._prefix = prefix
+
+    def _k(self, key: str) -> str:
+        return f"{self._prefix}:live:{key}"
+
+    def put(self, key: str, members: dict[str, float], *, only_existing: bool = False) -> None:
+        if members:
+            self._redis.zadd(self._k(key), members, xx=only_existing)
+
+    def drop(self, key: str, members: Iterable[str]) -> None:
+        names = list(members)
+        if names:
+            self._redis.zrem(self._k(key), *names)
+
+    def live(self, key: str, now: float) -> list[str]:
+        return list(self._redis.zrangebyscore(self._k(key), f"({now}", "+inf"))
+
+    def expire(self, key: str, now: float) -> int:
+        return int(self._redis.zremrangebyscore(self._k(key), "-inf", now))
+
+    def index_add(self, index: str, key: str) -> None:
+        self._redis.sadd(self._k(index), key)
+
+    def index_drop(self, index: str, key: str) -> None:
+        self._redis.srem(self._k(index), key)
+
+    def index(self, index: str) -> list[str]:
+        return list(self._redis.smembers(self._k(index)))
+
+    def claim(self, name: str, seconds: float) -> bool:
+        """True for one caller per period, whichever process asks first."""
+        return bool(self._redis.set(self._k(f"claim:{name}"), "1", nx=True, px=int(seconds * 1000)))
+
+
+_store: LeaseStore | None = None
+_store_lock = threading.Lock()
+
+
+def lease_store() -> LeaseStore:
+    global _store
+    with _store_lock:
+        if _store is None:
+            if settings.EMBEDDED:
+                _store = MemoryLeaseStore()
+            else:
+                prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "sportello")
+                _store = RedisLeaseStore(settings.REDIS_URL, prefix)
+        return _store
+
+
+def _agent_key(user_id: int) -> str:
+    return f"agent:{user_id}"
+
+
+def _viewing_key(ticket_id: int) -> str:
+    return f"ticket:{ticket_id}:viewing"
+
+
+def _replying_key(ticket_id: int) -> str:
+    return f"ticket:{ticket_id}:replying"
+
+
+_COLLISION_INDEX = "collision-tickets"
+
+
+@dataclass(frozen=True)
+class SocketLease:
+    """What one socket holds: its agent, and the tickets it views and replies to."""
+
+    user_id: int
+    connection: str
+    viewing: frozenset[int] = frozenset()
+    replying: frozenset[int] = frozenset()
+
+
+# --- presence --------------------------------------------------------------------------------------------
+
+
+def presence_connect(*, user_id: int, connection: str) -> str:
+    """A socket of ``user_id`` opened; returns the agent's presence afterwards."""
+    lease_store().put(_agent_key(user_id), {connection: time.time() + LEASE_SECONDS})
+    return presence_recompute(user_id=user_id)
+
+
+def presence_disconnect(*, user_id: int, connection: str) -> str:
+    lease_store().drop(_agent_key(user_id), [connection])
+    return presence_recompute(user_id=user_id)
+
+
+def presence_set(*, user_id: int, status: str) -> str:
+    """The agent chooses a presence (``away``, ``offline`` to appear offline, ``online``) or ``auto``."""
+    if status not in {*Presence.values, "auto"}:
+        raise ValueError(f"unknown presence {status!r}")
+    manual = "" if status == "auto" else status
+    AgentProfile.objects.filter(user_id=user_id).update(presence_manual=manual)
+    return presence_recompute(user_id=user_id)
+
+
+def presence_recompute(*, user_id: int) -> str:
+    """Derive presence from live leases and the manual choice; store and announce a change.
+
+    Runs under the profile's row lock and reads the leases inside it, so when two processes race (one
+    tab opening, another closing) the last to take the lock sees the final leases and writes the truth.
+    """
+    with transaction.atomic():
+        profile = AgentProfile.objects.select_for_update().filter(user_id=user_id).first()
+        if profile is None:
+            return Presence.OFFLINE
+        connected = bool(lease_store().live(_agent_key(user_id), time.time()))
+        wanted = (profile.presence_manual or Presence.ONLINE) if connected else Presence.OFFLINE
+        if wanted == profile.presence:
+            return wanted
+        profile.presence = wanted
+        profile.presence_changed_at = timezone.now()
+        profile.save(update_fields=["presence", "presence_changed_at"])
+        team_ids = list(profile.teams.values_list("pk", flat=True))
+        events.publish_on_commit(
+            groups=events.agent_audience_groups(team_ids=team_ids),
+            event=events.ephemeral_event(
+                "presence.changed", agent_id=user_id, presence=wanted, manual=profile.presence_manual
+            ),
+        )
+    return wanted
+
+
+# --- collision -------------------------------------------------------------------------------------------
+
+
+def _member(user_id: int, connection: str) -> str:
+    return f"{user_id}|{connection}"
+
+
+def _agents(members: Iterable[str]) -> list[int]:
+    return sorted({int(member.split("|", 1)[0]) for member in members})
+
+
+def collision_state(*, ticket_id: int) -> tuple[list[int], list[int]]:
+    """Agent ids viewing and replying to the ticket now (each agent once, however many tabs)."""
+    store, now = lease_store(), time.time()
+    viewing = _agents(store.live(_viewing_key(ticket_id), now))
+    return viewing, _agents(store.live(_replying_key(ticket_id), now))
+
+
+def _collision_publish(ticket_id: int) -> None:
+    viewing, replying = collision_state(ticket_id=ticket_id)
+    if not viewing and not replying:
+        lease_store().index_drop(_COLLISION_INDEX, str(ticket_id))
+    events.publish_on_commit(
+        groups=[events.ticket_group(ticket_id)],
+        event=events.ephemeral_event(
+            "ticket.collision", ticket_id=ticket_id, viewing=viewing, replying=replying
+        ),
+    )
+
+
+def collision_view(*, ticket_id: int, user_id: int, connection: str, viewing: bool) -> None:
+    """A socket starts or stops viewing a ticket; stopping also stops replying."""
+    store, member = lease_store(), _member(user_id, connection)
+    before = collision_state(ticket_id=ticket_id)
+    if viewing:
+        store.index_add(_COLLISION_INDEX, str(ticket_id))
+        store.put(_viewing_key(ticket_id), {member: time.time() + LEASE_SECONDS})
+    else:
+        store.drop(_viewing_key(ticket_id), [member])
+        store.drop(_replying_key(ticket_id), [member])
+    if collision_state(ticket_id=ticket_id) != before:
+        _collision_publish(ticket_id)
+
+
+def collision_reply(*, ticket_id: int, user_id: int, connection: str, replying: bool) -> None:
+    store, member = lease_store(), _member(user_id, connection)
+    before = collision_state(ticket_id=ticket_id)
+    if replying:
+        store.index_add(_COLLISION_INDEX, str(ticket_id))
+        store.put(_replying_key(ticket_id), {member: time.time() + LEASE_SECONDS})
+    else:
+        store.drop(_replying_key(ticket_id), [member])
+    if collision_state(ticket_id=ticket_id) != before:
+        _collision_publish(ticket_id)
+
+
+def typing_announce(*, ticket_id: int, user_id: int, state: bool) -> None:
+    events.publish_on_commit(
+        groups=[events.ticket_group(ticket_id)],
+        event=events.ephemeral_event("typing", ticket_id=ticket_id, agent_id=user_id, state=state),
+    )
+
+
+# --- upkeep ----------------------------------------------------------------------------------------------
+
+
+def leases_renew(leases: Iterable[SocketLease]) -> None:
+    """A web process vouches for its open sockets; called every ``RENEW_SECONDS``.
+
+    Only existing leases are extended: a socket that closed while this ran stays closed.
+    """
+    store = lease_store()
+    expires = time.time() + LEASE_SECONDS
+    for lease in leases:
+        member = _member(lease.user_id, lease.connection)
+        store.put(_agent_key(lease.user_id), {lease.connection: expires}, only_existing=True)
+        for ticket_id in lease.viewing:
+            store.put(_viewing_key(ticket_id), {member: expires}, only_existing=True)
+        for ticket_id in lease.replying:
+            store.put(_replying_key(ticket_id), {member: expires}, only_existing=True)
+
+
+def leases_sweep() -> dict[str, int]:
+    """Expire leases nobody renewed (a crashed process, a lost connection) and fix what they held.
+
+    Every process calls it; one of them does the work each period. Running twice would still be
+    safe: each change is a locked, conditional recompute.
+    """
+    store, now = lease_store(), time.time()
+    if not store.claim("sweep", RENEW_SECONDS * 0.8):
+        return {"agents": 0, "tickets": 0}
+    changed_agents = 0
+    present = AgentProfile.objects.exclude(presence=Presence.OFFLINE).values_list("user_id", flat=True)
+    for user_id in list(present):
+        store.expire(_agent_key(user_id), now)
+        if not store.live(_agent_key(user_id), now):
+            presence_recompute(user_id=user_id)
+            changed_agents += 1
+    changed_tickets = 0
+    for raw in store.index(_COLLISION_INDEX):
+        ticket_id = int(raw)
+        removed = store.expire(_viewing_key(ticket_id), now) + store.expire(_replying_key(ticket_id), now)
+        if removed:
+            _collision_publish(ticket_id)
+            changed_tickets += 1
+        elif collision_state(ticket_id=ticket_id) == ([], []):
+            store.index_drop(_COLLISION_INDEX, raw)
+    return {"agents": changed_agents, "tickets": changed_tickets}
