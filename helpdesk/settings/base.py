@@ -18,10 +18,20 @@ from helpdesk.settings import env
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env.string("SPORTELLO_VAR_DIR", str(BASE_DIR / "var")))
 
+
+
+def _shown(url: str) -> str:
+    """A URL fit for an error message: its password, if any, is masked."""
+    password = urlparse(url).password
+    return url.replace(f":{password}@", ":***@", 1) if password else url
+
+
 REDIS_URL = env.string("REDIS_URL")
 EMBEDDED = not REDIS_URL
 if REDIS_URL and urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
-    raise ImproperlyConfigured(f"REDIS_URL: expected redis://, rediss:// or unix://, got {REDIS_URL!r}")
+    raise ImproperlyConfigured(
+        f"REDIS_URL: expected redis://, rediss:// or unix://, got {_shown(REDIS_URL)!r}"
+    )
 
 DEBUG = env.boolean("DEBUG", default=EMBEDDED)
 SECRET_KEY = env.string("SECRET_KEY")
@@ -100,10 +110,12 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     }
     _database.setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 elif _database["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
+    if not _database.get("NAME"):
+        raise ImproperlyConfigured(f"DATABASE_URL: no database name in {_shown(DATABASE_URL)!r}")
     _database["CONN_HEALTH_CHECKS"] = True
 else:
     raise ImproperlyConfigured(
-        f"DATABASE_URL: only sqlite:// and postgres:// are supported, got {DATABASE_URL!r}"
+        f"DATABASE_URL: only sqlite:// and postgres:// are supported, got {_shown(DATABASE_URL)!r}"
     )
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,128 @@
+"""Strict settings: a bad value stops start-up with a message naming the variable.
+
+Each case starts a fresh interpreter with only the given environment, as a server would start.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_SETUP = "import django; django.setup(); from django.conf import settings; print(settings.{name})"
+
+
+def start(tmp_path: Path, print_setting: str = "DEBUG", **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "SPORTELLO_VAR_DIR": str(tmp_path / "var"),
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", _SETUP.format(name=print_setting)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"DATABASE_URL": "garbage"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://sportello@db/sportello"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://127.0.0.1:6379/0"}, "REDIS_URL"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"EMAIL_PORT": "abc"}, "EMAIL_PORT"),
+        ({"EMAIL_PORT": "0"}, "EMAIL_PORT"),
+        ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE"),
+        ({"LANGUAGE_CODE": "fr"}, "LANGUAGE_CODE"),
+        ({"STALE_WORK_SECONDS": "soon"}, "STALE_WORK_SECONDS"),
+        ({"EMBEDDED_WORKER_THREADS": "0"}, "EMBEDDED_WORKER_THREADS"),
+        ({"DEBUG": "false"}, "SECRET_KEY"),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "SECRET_KEY"),
+        ({"SECRET_KEY_FILE": "/nonexistent/sportello-secret"}, "SECRET_KEY_FILE"),
+        ({"EMAIL_HOST_PASSWORD_FILE": "/nonexistent/smtp-password"}, "EMAIL_HOST_PASSWORD_FILE"),
+        ({"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, "EMAIL_USE_TLS"),
+    ],
+    ids=lambda value: "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value,
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(
+    tmp_path: Path, variables: dict[str, str], named: str
+) -> None:
+    result = start(tmp_path, **variables)
+
+    assert result.returncode != 0, result.stdout
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert f"{named}:" in last_line or f"{named} " in last_line
+
+
+def test_the_defaults_start_in_embedded_mode(tmp_path: Path) -> None:
+    result = start(tmp_path, print_setting="DATABASES['default']['ENGINE']")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"DATABASE_URL": "mysql://sportello:hunter2-secret@db/sportello"},
+        {"REDIS_URL": "http://:hunter2-secret@127.0.0.1:6379/0"},
+    ],
+)
+def test_a_rejected_url_does_not_show_its_password(tmp_path: Path, variables: dict[str, str]) -> None:
+    result = start(tmp_path, **variables)
+
+    assert result.returncode != 0
+    assert "***" in result.stderr
+    assert "hunter2-secret" not in result.stderr
+
+
+def test_secret_key_can_come_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret_key"
+    secret.write_text("a-long-random-secret-from-a-file\n")
+
+    result = start(tmp_path, print_setting="SECRET_KEY", DEBUG="false", SECRET_KEY_FILE=str(secret))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "a-long-random-secret-from-a-file"
+
+
+def test_the_file_wins_over_the_plain_variable(tmp_path: Path) -> None:
+    secret = tmp_path / "secret_key"
+    secret.write_text("from-the-file")
+
+    result = start(
+        tmp_path,
+        print_setting="SECRET_KEY",
+        DEBUG="false",
+        SECRET_KEY="from-env",
+        SECRET_KEY_FILE=str(secret),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "from-the-file"
+
+
+def test_scaled_mode_follows_redis_url(tmp_path: Path) -> None:
+    result = start(
+        tmp_path,
+        print_setting=(
+            "CHANNEL_LAYERS['default']['BACKEND'], settings.CELERY_TASK_ALWAYS_EAGER, settings.DEBUG"
+        ),
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        SECRET_KEY="scaled-secret",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["channels_redis.pubsub.RedisPubSubChannelLayer", "False", "False"]
