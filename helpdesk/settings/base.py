@@ -19,7 +19,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env.string("SPORTELLO_VAR_DIR", str(BASE_DIR / "var")))
 
 
-
 def _shown(url: str) -> str:
     """A URL fit for an error message: its password, if any, is masked."""
     password = urlparse(url).password
