@@ -57,7 +57,11 @@ def reply_post(*, account: ChannelAccount, message: Message) -> SendResult:
             f"callback refused the reply: {response.status_code} {response.text[:200]}", permanent=True
         )
     try:
-        provider_id = str(response.json().get("id", "")) if response.content else ""
+        provider_id = str(response.json().get("id") or "") if response.content else ""
     except (ValueError, AttributeError):
         provider_id = ""
-    return SendResult(external_id=provider_id or f"sportello-message-{message.pk}")
+    if not provider_id:
+        return SendResult(external_id=f"sportello-message-{message.pk}")
+    # Inbound message ids and reply ids share one unique space per channel; an integrator whose reply
+    # ids overlap its message ids would otherwise make a later customer message look like a duplicate.
+    return SendResult(external_id=f"reply:{provider_id}"[:300], metadata={"callback_id": provider_id})

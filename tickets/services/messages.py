@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -180,9 +180,17 @@ def _delivery_status_set(message: Message, status: str, *, reason: str = "") -> 
         message.status = status
         message.failure_reason = reason
         message.status_changed_at = timezone.now()
-        message.save(
-            update_fields=["status", "failure_reason", "status_changed_at", "external_id", "metadata"]
-        )
+        fields = ["status", "failure_reason", "status_changed_at", "external_id", "metadata"]
+        try:
+            with transaction.atomic():
+                message.save(update_fields=fields)
+        except IntegrityError:
+            # The provider reused an id we already hold on this channel; the send still happened, and
+            # a stuck "sending" would only make it happen again.
+            logger.warning("message %s: provider id %r is taken", message.pk, message.external_id)
+            message.metadata = {**message.metadata, "duplicate_provider_id": message.external_id}
+            message.external_id = None
+            message.save(update_fields=fields)
         events.ticket_event_record(
             ticket=ticket,
             type="message.status",

@@ -58,7 +58,8 @@ def test_reply_is_posted_signed_and_marked_sent(
 
     assert outcome.status == Message.Status.SENT and outcome.retry_in is None
     reply.refresh_from_db()
-    assert (reply.status, reply.external_id, reply.attempts) == (Message.Status.SENT, "crm-msg-9", 1)
+    assert (reply.status, reply.external_id, reply.attempts) == (Message.Status.SENT, "reply:crm-msg-9", 1)
+    assert reply.metadata == {"callback_id": "crm-msg-9"}
     [request] = http_peer.received(CALLBACK)
     assert request.method == "POST"
     assert request.header("Content-Type") == "application/json"
@@ -120,7 +121,7 @@ def test_transient_failures_back_off_exponentially_then_send(
         ("sent", None),
     ]
     reply.refresh_from_db()
-    assert (reply.status, reply.external_id, reply.attempts) == ("sent", "ok-1", 6)
+    assert (reply.status, reply.external_id, reply.attempts) == ("sent", "reply:ok-1", 6)
     keys = {request.header("Idempotency-Key") for request in http_peer.received(CALLBACK)}
     assert keys == {f"sportello-message-{reply.pk}"}
 
@@ -213,7 +214,7 @@ def test_failed_message_can_be_retried_and_is_then_sent(
     reply.refresh_from_db()
     assert (reply.status, reply.external_id, reply.failure_reason, reply.attempts) == (
         "sent",
-        "second-try",
+        "reply:second-try",
         "",
         1,
     )
@@ -293,3 +294,48 @@ def test_reply_updates_the_ticket_clock(channel: ChannelAccount, alice: User) ->
     assert ticket.first_response_at == reply.sent_at
     assert ticket.last_agent_message_at == reply.sent_at
     assert ticket.awaiting_agent_since is None
+
+
+@pytest.mark.django_db
+def test_reply_without_an_id_in_the_answer_gets_our_own(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer
+) -> None:
+    http_peer.script(CALLBACK, Reply(204, b"", content_type="text/plain"))
+    reply = queued_reply(customer_writes(channel, "in-1"), alice)
+
+    assert message_deliver(message_id=reply.pk).status == "sent"
+    assert Message.objects.get(pk=reply.pk).external_id == f"sportello-message-{reply.pk}"
+
+
+@pytest.mark.django_db
+def test_a_provider_id_given_twice_still_leaves_both_replies_sent(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer
+) -> None:
+    http_peer.script(CALLBACK, then=Reply(200, b'{"id": "ok"}'))
+    ticket = customer_writes(channel, "in-1")
+    first, second = queued_reply(ticket, alice), queued_reply(ticket, alice, "E poi?")
+
+    assert [message_deliver(message_id=m.pk).status for m in (first, second)] == ["sent", "sent"]
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.external_id, second.external_id) == ("reply:ok", None)
+    assert second.metadata["duplicate_provider_id"] == "reply:ok"
+
+
+@pytest.mark.django_db
+def test_reply_ids_never_shadow_later_customer_messages(
+    channel: ChannelAccount, alice: User, http_peer: HttpPeer
+) -> None:
+    """An integrator numbering replies and messages apart may answer with an id a message will have."""
+    http_peer.script(CALLBACK, Reply(200, b'{"id": "17"}'))
+    ticket = customer_writes(channel, "16")
+    message_deliver(message_id=queued_reply(ticket, alice).pk)
+
+    customer_writes(channel, "17")
+
+    assert list(ticket.messages.values_list("direction", "external_id")) == [
+        ("inbound", "16"),
+        ("outbound", "reply:17"),
+        ("inbound", "17"),
+    ]
