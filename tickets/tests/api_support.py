@@ -25,9 +25,10 @@ def customer_writes(
     text: str = "Ciao",
     subject: str = "",
     email: str = "",
+    email_verified: bool = True,
 ) -> IngestResult:
     """A customer message filed exactly as a channel would file it."""
-    others = [IdentityClaim(IdentityKind.EMAIL, email, verified=True)] if email else []
+    others = [IdentityClaim(IdentityKind.EMAIL, email, verified=email_verified)] if email else []
     return ingest_inbound_message(
         inbound=InboundMessage(
             channel_account_id=account.pk,
