@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from channels_in.models import ChannelAccount, InboundEvent
+from channels_in.signing import SIGNATURE_HEADER, body_signature
+from tickets import demo
+from tickets.demo_conversations import CONVERSATIONS, CUSTOMERS
+from tickets.models import AgentProfile, Contact, ContactIdentity, Message, Tag, Team, Ticket, TicketEvent
+
+_COUNTED = [User, AgentProfile, Team, Token, ChannelAccount, InboundEvent, Contact, ContactIdentity]
+_COUNTED += [Ticket, Message, TicketEvent, Tag]
+
+
+def snapshot() -> dict[str, Any]:
+    counts = {model.__name__: model.objects.count() for model in _COUNTED}
+    counts["ticket_states"] = sorted(
+        Ticket.objects.values_list("pk", "status", "priority", "seq", "assignee")
+    )
+    counts["message_states"] = sorted(Message.objects.values_list("pk", "status"))
+    return counts
+
+
+@pytest.mark.django_db
+def test_the_demo_is_what_the_docs_promise() -> None:
+    summary = demo.demo_seed()
+
+    assert summary.conversations_added == len(CONVERSATIONS) == 20
+    assert Ticket.objects.count() == 20
+    assert Contact.objects.count() == len(CUSTOMERS) == 10
+    assert set(Team.objects.values_list("name", flat=True)) == {"Amministrazione", "Assistenza tecnica"}
+    roles = Counter(AgentProfile.objects.values_list("role", flat=True))
+    assert roles == {AgentProfile.Role.AGENT: 4, AgentProfile.Role.SUPERVISOR: 1}
+    for team in Team.objects.all():
+        assert team.agents.filter(role=AgentProfile.Role.AGENT).count() == 2
+
+    supervisor = User.objects.get(username=demo.SUPERVISOR_USERNAME)
+    assert supervisor.check_password(demo.DEMO_PASSWORD) and supervisor.is_staff
+    assert Token.objects.get(user=supervisor).key == demo.SUPERVISOR_API_TOKEN
+    channel = ChannelAccount.objects.get(key=demo.API_CHANNEL_KEY)
+    assert channel.config["token"] == demo.API_CHANNEL_TOKEN
+
+    statuses = Counter(Ticket.objects.values_list("status", flat=True))
+    assert set(statuses) == {"new", "open", "pending", "on_hold", "solved", "closed"}
+    assert set(Ticket.objects.values_list("priority", flat=True)) == {1, 2, 3, 4}
+    assert Ticket.objects.filter(follow_up_of__isnull=False).count() == 10
+    assert Ticket.objects.filter(tags__isnull=False).distinct().count() == 20
+    directions = Counter(Message.objects.values_list("direction", flat=True))
+    assert directions["note"] >= 5 and directions["outbound"] >= 15 and directions["inbound"] >= 25
+    # Replies wait for the server to deliver them; the seeding process sends nothing itself.
+    assert set(Message.objects.filter(direction="outbound").values_list("status", flat=True)) == {"queued"}
+    texts = " ".join(Message.objects.values_list("text", flat=True))
+    assert "Buongiorno" in texts and "Hi" in texts
+
+
+@pytest.mark.django_db
+def test_seeding_twice_changes_nothing() -> None:
+    demo.demo_seed()
+    before = snapshot()
+
+    again = demo.demo_seed()
+
+    assert again.conversations_added == 0
+    assert again.conversations_present == 20
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_the_demo_token_reads_the_tickets_through_the_rest_api(client: Client) -> None:
+    demo.demo_seed()
+
+    response = client.get(
+        "/api/v1/tickets",
+        HTTP_AUTHORIZATION=f"Token {demo.SUPERVISOR_API_TOKEN}",
+        HTTP_ACCEPT="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert len(response.json()["results"]) == 20
+
+
+@pytest.mark.django_db
+def test_the_demo_integrator_accepts_only_signed_replies(client: Client) -> None:
+    demo.demo_seed()
+    body = json.dumps({"message_id": 41, "ticket_id": 7, "text": "Ciao"}).encode()
+
+    good = client.post(
+        demo.INTEGRATOR_PATH,
+        body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: body_signature(demo.API_CHANNEL_SECRET, body)},
+    )
+    forged = client.post(
+        demo.INTEGRATOR_PATH,
+        body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: body_signature("not-the-secret", body)},
+    )
+
+    assert good.status_code == 200 and good.json() == {"id": "demo-reply-41"}
+    assert forged.status_code == 401
