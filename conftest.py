@@ -4,5 +4,6 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.personas",
     "tests.fixtures.http_peer",
+    "tests.fixtures.mailservers",
     "tests.fixtures.worker",
 ]

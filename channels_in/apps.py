@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class ChannelsInConfig(AppConfig):
     name = "channels_in"
     verbose_name = "Channels"
+
+    def ready(self) -> None:
+        # Connects the Anymail inbound receiver (ESP webhooks must find it before the first request)
+        # and registers the mailbox polling tasks, which Celery's autodiscovery does not reach.
+        from channels_in.email import signals, tasks  # noqa: F401

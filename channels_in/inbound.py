@@ -12,9 +12,10 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from channels_in.base import PayloadError
+from channels_in.base import InboundMessage, PayloadError
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
+from tickets.services.bounces import bounce_record
 from tickets.services.ingest import ingest_inbound_message
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def inbound_event_process(*, event_id: int) -> ProcessOutcome:
     event = InboundEvent.objects.select_related("channel_account").get(pk=event_id)
     try:
         messages = adapter_for(event.channel_account.kind).parse(event)
-        message_ids = [ingest_inbound_message(inbound=item).message.pk for item in messages]
+        message_ids = [pk for item in messages if (pk := _file(item, event.channel_account)) is not None]
     except PayloadError as error:
         return _finish(event, InboundEvent.State.FAILED, error=str(error))
     except Exception as error:
@@ -101,6 +102,14 @@ def inbound_event_process(*, event_id: int) -> ProcessOutcome:
         return ProcessOutcome(state=InboundEvent.State.PENDING, retry_in=retry_in)
     state = InboundEvent.State.DONE if message_ids else InboundEvent.State.IGNORED
     return _finish(event, state, result={"message_ids": message_ids})
+
+
+def _file(item: InboundMessage, account: ChannelAccount) -> int | None:
+    """A bounce is news about a mail we sent, filed on that mail; anything else is a customer message."""
+    if item.is_bounce:
+        entry, _created = bounce_record(inbound=item)
+        return entry.pk if entry is not None else None
+    return ingest_inbound_message(inbound=item, account=account).message.pk
 
 
 def _finish(

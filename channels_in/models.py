@@ -83,3 +83,25 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"InboundEvent {self.pk} ({self.state})"
+
+
+class MailboxCursor(models.Model):
+    """Where the IMAP poller stands in one folder: UIDVALIDITY + last UID, so nothing is fetched twice."""
+
+    channel_account = models.ForeignKey(
+        ChannelAccount, on_delete=models.CASCADE, related_name="mailbox_cursors"
+    )
+    folder = models.CharField(max_length=200)
+    uidvalidity = models.PositiveBigIntegerField(null=True, blank=True)
+    last_uid = models.PositiveBigIntegerField(default=0)
+    # A poll in progress holds the lease; a poller that died lets it run out.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel_account", "folder"], name="mailbox_cursor_unique_folder")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_account_id}:{self.folder} @ {self.uidvalidity}/{self.last_uid}"

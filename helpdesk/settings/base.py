@@ -198,7 +198,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.requeue_stale_work",
         "schedule": float(env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)),
     },
+    "poll-mailboxes": {
+        "task": "channels_in.email.tasks.poll_mailboxes",
+        "schedule": float(env.integer("EMAIL_POLL_SECONDS", 60, minimum=5)),
+    },
 }
+EMAIL_POLL_SECONDS = env.integer("EMAIL_POLL_SECONDS", 60, minimum=5)
 EMBEDDED_WORKER_THREADS = env.integer("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 
 # --- Sportello -----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from channels_in.base import InboundMessage
 from channels_in.models import ChannelAccount
 from tickets import events
 from tickets.models import Contact, Message, Ticket
+from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.identities import contact_resolve
 from tickets.services.serialize import ticket_data
@@ -109,6 +110,8 @@ def _ingest(inbound: InboundMessage) -> IngestResult:
             save_seq=False,
         )
     events.message_event_record(ticket=ticket, message=message)
+    if created:
+        acknowledgment_queue(ticket=ticket, message=message, account=account)
     ticket.save(
         update_fields=[
             "last_customer_message_at",

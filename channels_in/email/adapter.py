@@ -1,0 +1,118 @@
+"""Email channel: raw MIME (from IMAP, an ESP webhook or an MTA pipe) in, SMTP or an ESP out."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+
+from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage, PayloadError
+from channels_in.email import client
+from channels_in.email.parse import ParsedEmail, email_parse
+from channels_in.email.schemas import MailboxConfig, MailboxConfigError, mailbox_config
+
+if TYPE_CHECKING:
+    from channels_in.base import SendResult
+    from channels_in.models import ChannelAccount, InboundEvent
+    from tickets.models import Message
+
+_TOKEN_TAG = re.compile(r"\s*\[#[0-9a-f]{6,20}\]\s*")
+# A Date header from the future would sort the message above everything the agent writes next.
+_CLOCK_SKEW = timedelta(hours=1)
+
+
+def subject_without_token(subject: str) -> str:
+    return _TOKEN_TAG.sub(" ", subject).strip()
+
+
+def _config(account: ChannelAccount) -> MailboxConfig:
+    try:
+        return mailbox_config(account.config)
+    except MailboxConfigError as error:
+        raise PayloadError(str(error)) from error
+
+
+def _sender(parsed: ParsedEmail) -> tuple[str, str]:
+    if parsed.sender is not None:
+        return parsed.sender.email, parsed.sender.name
+    if parsed.reply_to:
+        return parsed.reply_to[0].email, parsed.reply_to[0].name
+    if parsed.bounce is not None:
+        return "mailer-daemon@invalid", "Mail delivery system"
+    return "", ""
+
+
+def email_metadata(parsed: ParsedEmail, event_id: int | None) -> dict[str, object]:
+    """What agents and re-processing need beyond the text: addresses, ids, noise verdicts."""
+    return {
+        "email": {
+            "message_id": parsed.message_id,
+            "from": str(parsed.sender) if parsed.sender else "",
+            "reply_to": [str(item) for item in parsed.reply_to],
+            "to": [str(item) for item in parsed.to],
+            "cc": [str(item) for item in parsed.cc],
+            "in_reply_to": parsed.in_reply_to,
+            "references": parsed.references[-30:],
+            "signature": parsed.signature,
+            "automatic": parsed.automatic,
+            "remote_images_blocked": parsed.remote_images,
+            "defects": parsed.defects[:10],
+        },
+        "bounce": parsed.bounce.as_dict() if parsed.bounce else None,
+        "inbound_event_id": event_id,
+    }
+
+
+def inbound_from_parsed(
+    parsed: ParsedEmail, *, account_id: int, config: MailboxConfig, event_id: int | None = None
+) -> InboundMessage | None:
+    """The neutral message for one parsed mail, or None when it is our own mail coming back."""
+    address, name = _sender(parsed)
+    if not address:
+        raise PayloadError("the mail has no sender address (From, Reply-To and Sender are all missing)")
+    if config.is_ours(address):
+        return None
+    now = timezone.now()
+    sent_at = parsed.date if parsed.date is not None and parsed.date <= now + _CLOCK_SKEW else now
+    return InboundMessage(
+        channel_account_id=account_id,
+        external_id=parsed.message_id,
+        sender=IdentityClaim(IdentityKind.EMAIL, address),
+        sender_name=name,
+        text=parsed.reply_body or parsed.reply_text or parsed.text,
+        html=parsed.html,
+        full_text=parsed.text,
+        subject=subject_without_token(parsed.subject),
+        sent_at=sent_at,
+        attachments=[
+            InboundAttachment(
+                filename=item.filename,
+                content_type=item.content_type,
+                content=item.content,
+                content_id=item.content_id,
+                inline=item.inline,
+            )
+            for item in parsed.attachments
+        ],
+        is_automatic=bool(parsed.automatic) or parsed.bounce is not None,
+        is_bounce=parsed.bounce is not None,
+        thread_refs=parsed.thread_refs,
+        ticket_token=parsed.ticket_token,
+        metadata=email_metadata(parsed, event_id),
+    )
+
+
+class EmailAdapter:
+    kind = "email"
+
+    def parse(self, event: InboundEvent) -> list[InboundMessage]:
+        account = event.channel_account
+        config = _config(account)
+        parsed = email_parse(bytes(event.body), languages=tuple(config.languages))
+        message = inbound_from_parsed(parsed, account_id=account.pk, config=config, event_id=event.pk)
+        return [message] if message is not None else []
+
+    def send(self, *, account: ChannelAccount, message: Message) -> SendResult:
+        return client.reply_send(account=account, config=_config(account), message=message)

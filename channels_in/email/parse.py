@@ -1,0 +1,376 @@
+"""Raw RFC 5322 bytes into a ``ParsedEmail``: never raises, whatever arrives.
+
+Built on the standard library's ``email`` package. The MIME tree is split by the parser's fast
+structural pass, and the few headers Sportello reads are decoded by ``policy.default``'s header
+registry (RFC 2047 words, address lists) one by one: decoding every header of every part that way
+costs seconds on large mails and reads nothing we use. Real mail breaks every rule, so each field
+has a fallback: a header the registry cannot model is decoded word by word or read raw, unknown
+charsets fall back to UTF-8 then Windows-1252, a missing From or Date stays empty, and a
+pathological MIME tree is cut at a depth and part count instead of being followed.
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+
+from channels_in.email import noise
+from channels_in.email.html import html_sanitize, html_to_text, remote_image_count
+from channels_in.email.quotes import DEFAULT_LANGUAGES, reply_split
+
+MAX_DEPTH = 12
+MAX_PARTS = 300
+_MSGID = re.compile(r"<([^<>\s]{1,300})>")
+_TOKEN_IN_SUBJECT = re.compile(r"\[#([0-9a-f]{6,20})\]")
+_TOKEN_IN_ADDRESS = re.compile(r"^[^@+]+\+([0-9a-f]{6,20})@", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""
+    inline: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass
+class ParsedEmail:
+    message_id: str
+    sender: Address | None
+    reply_to: list[Address]
+    to: list[Address]
+    cc: list[Address]
+    delivered_to: list[str]
+    subject: str
+    date: datetime | None
+    text: str  # the whole plain-text body (derived from HTML when there is only HTML)
+    html: str  # sanitized, inert
+    reply_text: str  # the new text, without quoted history
+    reply_body: str  # the new text without its signature
+    signature: str
+    in_reply_to: list[str]
+    references: list[str]
+    attachments: list[ParsedAttachment]
+    automatic: str  # why the mail is automatic ("" when a person wrote it)
+    bounce: noise.Bounce | None
+    remote_images: int = 0
+    defects: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def thread_refs(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for ref in [*self.in_reply_to, *reversed(self.references)]:
+            seen.setdefault(ref, None)
+        return list(seen)
+
+    @property
+    def ticket_token(self) -> str:
+        found = _TOKEN_IN_SUBJECT.search(self.subject)
+        if found:
+            return found.group(1)
+        for address in [*self.delivered_to, *(item.email for item in [*self.to, *self.cc])]:
+            match = _TOKEN_IN_ADDRESS.match(address)
+            if match:
+                return match.group(1).lower()
+        return ""
+
+
+def clean_text(value: str) -> str:
+    """Text safe to store: undecodable bytes re-read, NULs and control characters dropped."""
+    if any("\udc80" <= char <= "\udcff" for char in value):
+        raw = value.encode("utf-8", "surrogateescape")
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            value = raw.decode("cp1252", "replace")
+    return _CONTROL.sub("", value)
+
+
+def message_id_of(raw: bytes) -> str:
+    """The stable identity of a raw mail: its Message-ID, or a digest of the bytes when it has none."""
+    head = raw[:65536].replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    value = _MSGID.search(str(email.message_from_bytes(head).get("Message-ID", "") or ""))
+    if value:
+        return value.group(1)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+# Longer header values are decoded word by word: the registry's parser is quadratic on them.
+_REGISTRY_LIMIT = 4096
+
+
+def _raw_header(msg: Message, name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == wanted:
+            return value if isinstance(value, str) else str(value)
+    return None
+
+
+def _decode_words(value: str) -> str:
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:
+        return value
+
+
+def _header(msg: Message, name: str) -> str:
+    raw = _raw_header(msg, name)
+    if raw is None:
+        return ""
+    raw = clean_text(raw)
+    if len(raw) <= _REGISTRY_LIMIT:
+        try:
+            text = str(policy.default.header_factory(name, raw))
+        except Exception:
+            text = _decode_words(raw)
+    else:
+        text = _decode_words(raw[: _REGISTRY_LIMIT * 4])
+    return clean_text(" ".join(text.split()))
+
+
+def _addresses(msg: Message, name: str) -> list[Address]:
+    raw = _raw_header(msg, name)
+    if not raw:
+        return []
+    raw = clean_text(raw)[:_REGISTRY_LIMIT]
+    try:
+        header = policy.default.header_factory(name, raw)
+        found = [
+            Address(clean_text(item.display_name), clean_text(item.addr_spec))
+            for item in getattr(header, "addresses", ())
+        ]
+    except Exception:
+        found = []
+    if not found:
+        found = [Address(_decode_words(n), a) for n, a in getaddresses([raw])]
+    return [
+        Address(" ".join(item.name.split())[:200], item.email.strip())
+        for item in found
+        if "@" in item.email and len(item.email) <= 320
+    ]
+
+
+def _message_ids(value: str) -> list[str]:
+    found = _MSGID.findall(value)
+    if not found and value.strip():
+        found = [token.strip("<>") for token in value.split() if "@" in token]
+    return [item for item in found if item][:100]
+
+
+def _date(msg: Message) -> datetime | None:
+    raw = _raw_header(msg, "Date")
+    if not raw:
+        return None
+    try:
+        parsed = parsedate_to_datetime(" ".join(clean_text(raw).split()))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def part_text(part: Message) -> str:
+    """A text part decoded with its declared charset, else UTF-8, else Windows-1252."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    try:
+        declared = part.get_content_charset() or "utf-8"
+    except Exception:
+        declared = "utf-8"
+    for charset in (declared, "utf-8"):
+        try:
+            return clean_text(payload.decode(charset))
+        except (LookupError, UnicodeDecodeError, ValueError):
+            continue
+    return clean_text(payload.decode("cp1252", "replace"))
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:
+        name = ""
+    name = clean_text(str(name))
+    if "=?" in name:
+        name = _decode_words(name)
+    name = clean_text(name).replace("/", "_").replace("\\", "_").strip()
+    return name[:255]
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        return "application/octet-stream"
+
+
+@dataclass
+class _Walk:
+    texts: list[str] = field(default_factory=list)
+    htmls: list[str] = field(default_factory=list)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    reports: list[Message] = field(default_factory=list)
+    parts: int = 0
+    defects: list[str] = field(default_factory=list)
+
+
+def _walk(part: Message, found: _Walk, depth: int) -> None:
+    found.parts += 1
+    if found.parts > MAX_PARTS:
+        if "too many parts" not in found.defects:
+            found.defects.append("too many parts")
+        return
+    content_type = _content_type(part)
+    if part.is_multipart() and content_type.startswith("multipart/"):
+        if depth >= MAX_DEPTH:
+            found.defects.append("nested too deep")
+            return
+        if content_type == "multipart/report":
+            found.reports.append(part)
+        payload = part.get_payload()
+        for child in payload if isinstance(payload, list) else []:
+            if isinstance(child, Message):
+                _walk(child, found, depth + 1)
+        return
+    try:
+        disposition = part.get_content_disposition()
+    except Exception:
+        disposition = None
+    filename = _filename(part)
+    content_id = _MSGID.sub(r"\1", _header(part, "Content-ID")).strip("<> ")[:300]
+    is_body = disposition != "attachment" and not filename
+    if is_body and content_type == "text/plain":
+        found.texts.append(part_text(part))
+        return
+    if is_body and content_type == "text/html":
+        found.htmls.append(part_text(part))
+        return
+    if content_type in {"message/delivery-status", "message/feedback-report", "text/rfc822-headers"}:
+        found.reports.append(part)
+    found.attachments.append(
+        ParsedAttachment(
+            filename=filename or _default_name(content_type, len(found.attachments) + 1),
+            content_type=content_type,
+            content=_part_bytes(part),
+            content_id=content_id,
+            inline=disposition == "inline" or (bool(content_id) and disposition != "attachment"),
+        )
+    )
+
+
+def _part_bytes(part: Message) -> bytes:
+    if _content_type(part) == "message/rfc822" or part.is_multipart():
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, Message):
+            try:
+                return inner.as_bytes()
+            except Exception:
+                return str(inner).encode("utf-8", "replace")
+    try:
+        content = part.get_payload(decode=True)
+    except Exception:
+        content = None
+    if content is None:
+        raw = part.get_payload()
+        content = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    return content
+
+
+_EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/jpg": "jpg",
+    "image/gif": "gif",
+    "application/pdf": "pdf",
+    "message/rfc822": "eml",
+    "text/plain": "txt",
+    "text/html": "html",
+    "text/calendar": "ics",
+}
+
+
+def _default_name(content_type: str, number: int) -> str:
+    return f"attachment-{number}.{_EXTENSIONS.get(content_type, 'bin')}"
+
+
+def email_parse(raw: bytes, *, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -> ParsedEmail:
+    """Everything Sportello reads from one mail. Never raises on bad input."""
+    msg = email.message_from_bytes(raw)
+    found = _Walk()
+    _walk(msg, found, 0)
+    for defect in getattr(msg, "defects", [])[:10]:
+        found.defects.append(type(defect).__name__)
+
+    text = "\n\n".join(part for part in found.texts if part.strip())
+    raw_html = "\n".join(found.htmls)
+    html = html_sanitize(raw_html) if raw_html else ""
+    if not text.strip() and raw_html:
+        text = html_to_text(raw_html)
+    split = reply_split(text, languages=languages)
+
+    message_id = _MSGID.search(_header(msg, "Message-ID"))
+    senders = _addresses(msg, "From") or _addresses(msg, "Sender")
+    headers = {name: _header(msg, name) for name in noise.HEADERS_READ}
+    subject = _header(msg, "Subject")
+    return ParsedEmail(
+        message_id=message_id.group(1) if message_id else "sha256:" + hashlib.sha256(raw).hexdigest(),
+        sender=senders[0] if senders else None,
+        reply_to=_addresses(msg, "Reply-To"),
+        to=_addresses(msg, "To"),
+        cc=_addresses(msg, "Cc"),
+        delivered_to=[
+            item.email.lower()
+            for name in ("Delivered-To", "X-Original-To", "Envelope-To")
+            for item in _addresses(msg, name)
+        ],
+        subject=subject,
+        date=_date(msg),
+        text=text,
+        html=html,
+        reply_text=split.reply,
+        reply_body=split.body,
+        signature=split.signature,
+        in_reply_to=_message_ids(_header(msg, "In-Reply-To")),
+        references=_message_ids(_header(msg, "References")),
+        attachments=found.attachments,
+        automatic=noise.automatic_reason(headers, subject, senders[0].email if senders else ""),
+        bounce=noise.bounce_of(msg, found.reports, headers, subject, senders[0].email if senders else ""),
+        remote_images=remote_image_count(raw_html) if raw_html else 0,
+        defects=found.defects,
+        headers=headers,
+    )

@@ -1,0 +1,112 @@
+"""Delivery reports about mail we sent: news for the failed message and the address, never a ticket."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_in.base import IdentityKind, InboundMessage
+from tickets import events
+from tickets.models import ContactIdentity, Message, Ticket
+from tickets.services.messages import message_status_update
+from tickets.services.serialize import message_data
+
+logger = logging.getLogger(__name__)
+
+# A report naming only the address is matched to our latest mail to it, if that mail is this recent.
+_RECENT_SEND = timedelta(days=7)
+
+
+def _bounce_info(inbound: InboundMessage) -> dict[str, object]:
+    info = inbound.metadata.get("bounce")
+    return info if isinstance(info, dict) else {}
+
+
+def _failed_message(
+    inbound: InboundMessage, info: dict[str, object], recipients: list[str]
+) -> Message | None:
+    outbound = Message.objects.filter(direction=Message.Direction.OUTBOUND).select_related(
+        "ticket", "identity"
+    )
+    candidates = [str(info.get("original_message_id") or ""), *inbound.thread_refs]
+    ids = [item for item in candidates if item]
+    if ids:
+        found = outbound.filter(external_id__in=ids).order_by("-sent_at").first()
+        if found is not None:
+            return found
+    if recipients:
+        return (
+            outbound.filter(
+                channel_account_id=inbound.channel_account_id,
+                identity__kind=IdentityKind.EMAIL,
+                identity__value__in=recipients,
+                sent_at__gte=timezone.now() - _RECENT_SEND,
+            )
+            .order_by("-sent_at", "-id")
+            .first()
+        )
+    return None
+
+
+def bounce_reason(info: dict[str, object]) -> str:
+    kind = str(info.get("kind") or "failed")
+    detail = " ".join(str(info.get(key) or "") for key in ("status", "diagnostic")).strip()
+    if kind == "complaint":
+        return "the recipient reported the mail as spam"
+    label = "delivery delayed" if kind == "delayed" else "delivery failed"
+    return f"{label}: {detail}" if detail else label
+
+
+def bounce_record(*, inbound: InboundMessage) -> tuple[Message | None, bool]:
+    """Record a bounce on the address and on our failed message; returns (timeline entry, created).
+
+    A permanent failure marks the identity bounced and the outbound message failed (shown live to
+    the agent). The report itself joins the failed message's ticket as a system entry, so the agent
+    sees why; with no ticket to join it stays only on its inbound event.
+    """
+    if inbound.external_id:
+        existing = Message.objects.filter(
+            channel_account_id=inbound.channel_account_id, external_id=inbound.external_id
+        ).first()
+        if existing is not None:
+            return existing, False
+    info = _bounce_info(inbound)
+    raw_recipients = info.get("recipients")
+    recipients = [str(item).lower() for item in raw_recipients] if isinstance(raw_recipients, list) else []
+    permanent = str(info.get("kind") or "failed") in {"failed", "complaint"}
+    reason = bounce_reason(info)
+    failed = _failed_message(inbound, info, recipients)
+    if failed is not None and failed.identity is not None and failed.identity.kind == IdentityKind.EMAIL:
+        recipients = recipients or [failed.identity.value]
+    now = timezone.now()
+    with transaction.atomic():
+        if permanent and recipients:
+            ContactIdentity.objects.filter(kind=IdentityKind.EMAIL, value__in=recipients).update(
+                bounced_at=now, bounce_reason=reason[:1000]
+            )
+        if failed is None:
+            logger.info("bounce %s matched none of our messages", inbound.external_id)
+            return None, False
+        if permanent and failed.status != Message.Status.FAILED:
+            message_status_update(message=failed, status=Message.Status.FAILED, reason=reason)
+        ticket = Ticket.objects.select_for_update().get(pk=failed.ticket_id)
+        entry = Message.objects.create(
+            ticket=ticket,
+            direction=Message.Direction.SYSTEM,
+            channel_account_id=inbound.channel_account_id,
+            identity=failed.identity,
+            subject=inbound.subject[:300],
+            text=f"{reason} ({', '.join(recipients) or 'unknown recipient'})",
+            full_text=inbound.full_text,
+            external_id=inbound.external_id or None,
+            status=Message.Status.RECEIVED,
+            is_automatic=True,
+            sent_at=inbound.sent_at or now,
+            created_at=now,
+            metadata={**inbound.metadata, "failed_message_id": failed.pk},
+        )
+        events.ticket_event_record(ticket=ticket, type="message.created", data=message_data(entry))
+    return entry, True
