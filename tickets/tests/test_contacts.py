@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from channels_in.models import ChannelAccount
 from tests.fixtures.personas import make_api_channel
@@ -144,3 +147,29 @@ def test_undo_waits_for_a_later_merge_of_the_target_to_be_undone(
     assert ContactIdentity.objects.get(value=f"{api_channel.pk}:c").contact == c
     for contact in (a, b, c):
         assert Ticket.objects.filter(contact=contact, status__in=Ticket.OPEN_STATUSES).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_crossed_merges_at_the_same_time_leave_one_contact(api_channel: ChannelAccount, sam: User) -> None:
+    a = customer_writes(api_channel, sender="a").ticket.contact
+    b = customer_writes(api_channel, sender="b").ticket.contact
+
+    def merge(index: int) -> str:
+        source, target = (a, b) if index % 2 == 0 else (b, a)
+        try:
+            contact_merge(source=source, target=target, actor=sam)
+        except ValidationError:
+            return "refused"
+        finally:
+            connection.close()
+        return "merged"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(merge, range(2)))
+
+    # Both lock the pair in the same order, so one waits for the other and then sees it merged.
+    assert outcomes == ["merged", "refused"]
+    assert Contact.objects.filter(merged_into__isnull=True).count() == 1
+    survivor = Contact.objects.get(merged_into__isnull=True)
+    assert ContactIdentity.objects.filter(contact=survivor).count() == 2
+    assert Ticket.objects.filter(contact=survivor, status__in=Ticket.OPEN_STATUSES).count() == 1
