@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sportello
+# Where `make run` serves (make run PORT=8080).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PUBLIC_URL ?= http://$(HOST):$(PORT)
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install run test lint format bench-ingest screenshots
@@ -18,8 +22,8 @@ install: $(BIN)/.installed
 ## Run the help desk in embedded mode (SQLite, in-process layer and tasks, demo data) on :8000.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
+	PUBLIC_URL=$(PUBLIC_URL) $(BIN)/python manage.py seed_demo
+	PUBLIC_URL=$(PUBLIC_URL) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite against the real PostgreSQL and Redis on 127.0.0.1.
 test: install
