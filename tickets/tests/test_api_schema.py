@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
@@ -76,3 +77,20 @@ def test_interactive_docs_are_served_from_our_own_static_files(alice) -> None:  
         assert url.startswith("/static/"), url
         assert finders.find(url.removeprefix("/static/")), url
     assert "cdn" not in page.lower()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_docs_page_and_its_assets_load_from_a_running_server(live_server) -> None:  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+        page = http.get("/api/docs/")
+        assert page.status_code == 200
+        assets = [
+            url for url in re.findall(r'(?:src|href)="([^"]+)"', page.text) if url.startswith("/static/")
+        ]
+        assert len(assets) >= 3
+        for url in assets:
+            asset = http.get(url)
+            assert asset.status_code == 200, url
+            assert asset.content, url
+        schema = http.get("/api/schema/", params={"format": "json"})
+        assert schema.status_code == 200 and schema.json()["info"]["title"] == "Sportello API"
