@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.http_peer",
     "tests.fixtures.mailservers",
     "tests.fixtures.worker",
+    "tests.fixtures.browser",
 ]

@@ -1,5 +1,29 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from tickets.views import account, inbox, ticket
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("login/", account.login, name="login"),
+    path("logout/", account.logout, name="logout"),
+    path("password-reset/", account.password_reset, name="password_reset"),
+    path("password-reset/sent/", account.password_reset_done, name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", account.password_reset_confirm, name="password_reset_confirm"),
+    path("password-reset/done/", account.password_reset_complete, name="password_reset_complete"),
+    path("language/", account.language_set, name="language_set"),
+    path("", inbox.home, name="home"),
+    path("inbox/team/<int:team_id>/", inbox.inbox, name="inbox_team"),
+    path("inbox/<slug:view>/", inbox.inbox, name="inbox"),
+    path("tickets/<int:ticket_id>/", ticket.ticket_detail, name="ticket"),
+    path("tickets/<int:ticket_id>/row/", inbox.ticket_row, name="ticket_row"),
+    path("tickets/<int:ticket_id>/timeline/", ticket.ticket_timeline_partial, name="ticket_timeline"),
+    path("tickets/<int:ticket_id>/actions/", ticket.ticket_actions_partial, name="ticket_actions"),
+    path("tickets/<int:ticket_id>/reply/", ticket.ticket_reply, name="ticket_reply"),
+    path("tickets/<int:ticket_id>/action/", ticket.ticket_action, name="ticket_action"),
+    path(
+        "tickets/<int:ticket_id>/messages/<int:message_id>/retry/",
+        ticket.message_retry_view,
+        name="message_retry",
+    ),
+]

@@ -1,0 +1,141 @@
+// Sportello agent workspace: keyboard shortcuts, list navigation, composer helpers. No dependencies.
+(function () {
+  "use strict";
+
+  function isTyping(target) {
+    if (!target) return false;
+    var tag = target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+  }
+
+  // --- ticket list: j/k selection, Enter opens, click anywhere on a row opens -----------------------
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-ticket-row]")); }
+
+  function select(index) {
+    var all = rows();
+    if (!all.length) return;
+    index = Math.max(0, Math.min(all.length - 1, index));
+    all.forEach(function (row) { row.classList.remove("is-selected"); });
+    all[index].classList.add("is-selected");
+    all[index].scrollIntoView({ block: "nearest" });
+  }
+
+  function selectedIndex() {
+    return rows().findIndex(function (row) { return row.classList.contains("is-selected"); });
+  }
+
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest && event.target.closest("[data-ticket-row]");
+    if (row && !event.target.closest("a, button, input, select")) window.location.href = row.dataset.href;
+  });
+
+  // --- help overlay -------------------------------------------------------------------------------
+  function help() { return document.getElementById("shortcuts-help"); }
+  function toggleHelp(show) {
+    var box = help();
+    if (!box) return;
+    box.hidden = show === undefined ? !box.hidden : !show;
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-shortcut-help]")) toggleHelp();
+    else if (event.target === help()) toggleHelp(false);
+  });
+
+  // --- composer: reply or note, canned responses ----------------------------------------------------
+  function composer() { return document.getElementById("composer"); }
+
+  function setMode(mode) {
+    var form = composer();
+    if (!form) return;
+    var radio = form.querySelector('input[name="mode"][value="' + mode + '"]');
+    if (radio) radio.checked = true;
+    form.dataset.mode = mode;
+    form.querySelector("textarea").focus();
+  }
+
+  function cannedResponses() {
+    var data = document.getElementById("canned-responses");
+    try { return data ? JSON.parse(data.textContent) : []; } catch (e) { return []; }
+  }
+
+  // The "/word" right before the caret, if any.
+  function shortcutBeforeCaret(textarea) {
+    var before = textarea.value.slice(0, textarea.selectionStart);
+    var match = /(^|\s)\/([\w-]+)$/.exec(before);
+    return match ? { word: match[2], start: before.length - match[2].length - 1 } : null;
+  }
+
+  function expandCanned(textarea) {
+    var found = shortcutBeforeCaret(textarea);
+    if (!found) return false;
+    var response = cannedResponses().find(function (item) { return item.shortcut === found.word; });
+    if (!response) return false;
+    var end = textarea.selectionStart;
+    textarea.value = textarea.value.slice(0, found.start) + response.body + textarea.value.slice(end);
+    var caret = found.start + response.body.length;
+    textarea.setSelectionRange(caret, caret);
+    showHint(textarea);
+    return true;
+  }
+
+  function showHint(textarea) {
+    var hint = document.querySelector("[data-canned-hint]");
+    if (!hint) return;
+    var found = shortcutBeforeCaret(textarea);
+    if (!found) { hint.textContent = ""; return; }
+    var matches = cannedResponses().filter(function (item) { return item.shortcut.indexOf(found.word) === 0; });
+    hint.textContent = matches.map(function (item) { return "/" + item.shortcut + " — " + item.title; }).join("   ");
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "mode" && composer() && composer().contains(event.target)) {
+      composer().dataset.mode = event.target.value;
+    }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("#composer textarea")) showHint(event.target);
+  });
+
+  // --- shortcuts ------------------------------------------------------------------------------------
+  function submitForm(id) {
+    var form = document.getElementById(id);
+    var button = form && form.querySelector("button[type=submit]:not([disabled])");
+    if (button) button.click();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("#composer textarea") && (event.key === "Tab" || event.key === " ")) {
+      if (expandCanned(target) && event.key === "Tab") event.preventDefault();
+      else if (event.key === "Tab" && shortcutBeforeCaret(target)) event.preventDefault();
+      return;
+    }
+    if (event.key === "Escape") {
+      toggleHelp(false);
+      if (isTyping(target)) target.blur();
+      return;
+    }
+    if (isTyping(target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    var key = event.key;
+    if (key === "?") { toggleHelp(); event.preventDefault(); return; }
+    if (key === "/") {
+      var search = document.querySelector("[data-shortcut-search]");
+      if (search) { search.focus(); search.select(); event.preventDefault(); }
+      return;
+    }
+    if (key === "j") { select(selectedIndex() + 1); return; }
+    if (key === "k") { select(selectedIndex() < 0 ? 0 : selectedIndex() - 1); return; }
+    if (key === "Enter" || key === "o") {
+      var all = rows(), index = selectedIndex();
+      if (index >= 0) window.location.href = all[index].dataset.href;
+      return;
+    }
+    if (key === "r") { setMode("reply"); event.preventDefault(); return; }
+    if (key === "n") { setMode("note"); event.preventDefault(); return; }
+    if (key === "a") { submitForm("assign-me-form"); return; }
+    if (key === "s") { submitForm("solve-form"); return; }
+  });
+
+  window.Sportello = window.Sportello || {};
+  window.Sportello.selectRow = select;
+})();

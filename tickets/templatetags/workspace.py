@@ -1,0 +1,112 @@
+"""Template helpers for the agent workspace: safe rendering of customer content, channel icons."""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+# What an email may keep: structure and emphasis, links and images; never scripts, styles, forms, frames.
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr", "i",
+    "img", "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+_URL_SCHEMES = {"http", "https", "mailto", "cid"}
+
+CHANNEL_ICONS = {
+    "email": "✉",
+    "webchat": "💬",
+    "messenger": "ⓜ",
+    "instagram": "◎",
+    "whatsapp": "✆",
+    "telegram": "✈",
+    "x": "X",
+    "api": "⇄",
+}
+
+
+def sanitize_html(html: str) -> str:
+    """Customer HTML reduced to inert markup: no scripts, handlers, styles or ``javascript:`` URLs.
+
+    Stored HTML is sanitized on the way in as well; rendering cleans again so that no row written by
+    an older version or another path can ever reach an agent's browser unfiltered.
+    """
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+@register.filter
+def safe_html(html: str) -> SafeString:
+    return mark_safe(sanitize_html(html or ""))  # noqa: S308 - nh3 output is inert by construction
+
+
+_QUOTE_INTRO = re.compile(r"^(on .+ wrote:|il giorno .+ ha scritto:|-----original message-----)\s*$", re.I)
+
+
+def split_quoted(text: str) -> tuple[str, str]:
+    """The new part of a plain-text message and the quoted history after it (may be empty)."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if _QUOTE_INTRO.match(stripped) or (
+            stripped.startswith(">")
+            and all(not rest.strip() or rest.lstrip().startswith(">") for rest in lines[index:])
+        ):
+            return "\n".join(lines[:index]).rstrip(), "\n".join(lines[index:])
+    return text, ""
+
+
+@register.simple_tag
+def message_body(message: object) -> SafeString:
+    """A message as agents read it: sanitized HTML, or escaped text with quoted history collapsed."""
+    html = getattr(message, "html", "")
+    if html:
+        body = format_html('<div class="msg-html">{}</div>', safe_html(html))
+    else:
+        new, quoted = split_quoted(getattr(message, "text", "") or "")
+        body = format_html('<div class="msg-text">{}</div>', new)
+        if quoted:
+            body = format_html(
+                '{}<details class="quoted"><summary>…</summary><div class="msg-text">{}</div></details>',
+                body,
+                quoted,
+            )
+    full = getattr(message, "full_text", "")
+    if full and not html and full.strip() != (getattr(message, "text", "") or "").strip():
+        body = format_html(
+            '{}<details class="quoted"><summary>…</summary><div class="msg-text">{}</div></details>',
+            body,
+            full,
+        )
+    return body
+
+
+@register.filter
+def channel_icon(kind: str | None) -> SafeString:
+    if not kind:
+        return mark_safe("")
+    return format_html(
+        '<span class="ch ch-{}" title="{}" aria-label="{}">{}</span>',
+        kind,
+        kind,
+        kind,
+        CHANNEL_ICONS.get(kind, "•"),
+    )

@@ -1,0 +1,215 @@
+"""The inbox: named views of the ticket queue, with counts, filters, search and keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from channels_in.models import ChannelAccount
+from tickets.access import visible_tickets_q
+from tickets.models import AgentProfile, Tag, Team, Ticket
+from tickets.selectors import TicketFilters, ticket_get, ticket_list
+from tickets.views.common import agent_required, int_or_none, profile_of
+
+PAGE_SIZE = 50
+OPEN = list(Ticket.OPEN_STATUSES)
+CLOSED = [Ticket.Status.SOLVED, Ticket.Status.CLOSED]
+
+
+@dataclass(frozen=True)
+class InboxView:
+    key: str
+    label: str
+    url: str
+    count: int
+    statuses: list[str]
+
+
+def _teams_of(profile: AgentProfile) -> tuple[list[Team], list[int]]:
+    """The teams listed as views, and the agent's own teams ("Unassigned" is about those)."""
+    own = list(profile.teams.order_by("name", "id"))
+    if profile.sees_all_teams:
+        return list(Team.objects.order_by("name", "id")), [team.pk for team in own]
+    return own, [team.pk for team in own]
+
+
+def _view_q(key: str, *, user: Any, team_ids: list[int], team_id: int | None = None) -> Q:
+    """Which tickets a named view holds, on top of the visibility rule."""
+    if key == "mine":
+        return Q(assignee_id=user.pk, status__in=OPEN)
+    if key == "unassigned":
+        return Q(assignee__isnull=True, team_id__in=team_ids, status__in=OPEN)
+    if key == "team":
+        return Q(team_id=team_id, status__in=OPEN)
+    if key == "all":
+        return Q(status__in=OPEN)
+    if key == "waiting":
+        return Q(status=Ticket.Status.PENDING)
+    if key == "solved":
+        return Q(status__in=CLOSED)
+    if key == "search":
+        return Q()
+    raise Http404("No such view.")
+
+
+def _statuses_of(key: str) -> list[str]:
+    return {"waiting": [Ticket.Status.PENDING], "solved": CLOSED, "search": OPEN + CLOSED}.get(key, OPEN)
+
+
+def inbox_views(
+    *, user: Any, profile: AgentProfile, teams: list[Team], team_ids: list[int]
+) -> list[InboxView]:
+    """Every view this agent has, each with its count, from one aggregate query."""
+    named: list[tuple[str, str, str, int | None]] = [
+        ("mine", str(_("Mine")), reverse("inbox", args=["mine"]), None),
+        ("unassigned", str(_("Unassigned")), reverse("inbox", args=["unassigned"]), None),
+    ]
+    named += [
+        (f"team-{team.pk}", team.name, reverse("inbox_team", args=[team.pk]), team.pk) for team in teams
+    ]
+    if profile.sees_all_teams:
+        named.append(("all", str(_("All")), reverse("inbox", args=["all"]), None))
+    named += [
+        ("waiting", str(_("Waiting on customer")), reverse("inbox", args=["waiting"]), None),
+        ("solved", str(_("Solved")), reverse("inbox", args=["solved"]), None),
+    ]
+    aggregates = {
+        key.replace("-", "_"): Count(
+            "pk",
+            filter=_view_q("team" if team_id else key, user=user, team_ids=team_ids, team_id=team_id),
+        )
+        for key, _label, _url, team_id in named
+    }
+    counts = Ticket.objects.filter(visible_tickets_q(user)).aggregate(**aggregates)
+    return [
+        InboxView(
+            key=key,
+            label=label,
+            url=url,
+            count=counts[key.replace("-", "_")],
+            statuses=_statuses_of("team" if team_id else key),
+        )
+        for key, label, url, team_id in named
+    ]
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = json.dumps([ticket.priority, ticket.waiting_since.isoformat(), ticket.pk])  # type: ignore[attr-defined]
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, datetime, int] | None:
+    try:
+        priority, since, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        when = parse_datetime(since)
+        if when is None:
+            return None
+        return int(priority), when, int(pk)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        return None
+
+
+def after_cursor(tickets: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
+    """Rows after ``cursor`` in (priority desc, waiting since asc, id asc): a seek, not an offset."""
+    position = decode_cursor(cursor)
+    if position is None:
+        return tickets
+    priority, since, pk = position
+    return tickets.filter(
+        Q(priority__lt=priority)
+        | Q(priority=priority, waiting_since__gt=since)
+        | Q(priority=priority, waiting_since=since, pk__gt=pk)
+    )
+
+
+def _filters_from(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "channel": int_or_none(request.GET.get("channel")),
+        "priority": int_or_none(request.GET.get("priority")),
+        "tag": request.GET.get("tag", "").strip() or None,
+        "status": request.GET.get("status", "").strip() or None,
+        "q": request.GET.get("q", "").strip() or None,
+    }
+
+
+@agent_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("inbox", view="mine")
+
+
+@agent_required
+def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) -> HttpResponse:
+    user = request.user
+    profile = profile_of(request)
+    teams, team_ids = _teams_of(profile)
+    key = f"team-{team_id}" if team_id is not None else view
+    if view == "all" and not profile.sees_all_teams:
+        raise Http404("Supervisors only.")
+    if team_id is not None and team_id not in {team.pk for team in teams}:
+        raise Http404("Not one of your teams.")
+    views = inbox_views(user=user, profile=profile, teams=teams, team_ids=team_ids)
+    chosen = _filters_from(request)
+    current = next((item for item in views if item.key == key), None)
+    if key == "search":
+        # Search spans every ticket the agent may see, whatever its view; its count is its own.
+        current = InboxView("search", str(_("Search")), reverse("inbox", args=["search"]), 0, OPEN + CLOSED)
+    if current is None:
+        raise Http404("No such view.")
+    statuses = current.statuses
+    if chosen["status"]:
+        statuses = [chosen["status"]] if chosen["status"] in statuses else ["-none-"]
+    tickets = ticket_list(
+        user=user,
+        filters=TicketFilters(
+            statuses=statuses,
+            channel_id=chosen["channel"],
+            priority=chosen["priority"],
+            tag=chosen["tag"],
+            q=chosen["q"],
+        ),
+    ).filter(_view_q("team" if team_id else view, user=user, team_ids=team_ids, team_id=team_id))
+    cursor = request.GET.get("cursor", "")
+    page = list(after_cursor(tickets, cursor)[: PAGE_SIZE + 1]) if cursor else list(tickets[: PAGE_SIZE + 1])
+    has_more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    if key == "search":
+        current = InboxView(current.key, current.label, current.url, tickets.count(), current.statuses)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    next_query = None
+    if has_more:
+        query["cursor"] = encode_cursor(page[-1])
+        next_query = query.urlencode()
+    context = {
+        "views": views,
+        "current": current,
+        "tickets": page,
+        "next_query": next_query,
+        "is_later_page": bool(cursor),
+        "filters": chosen,
+        "channels": ChannelAccount.objects.filter(active=True).order_by("name", "id"),
+        "tags": Tag.objects.order_by("name").values_list("name", flat=True)[:200],
+        "statuses": [(value, label) for value, label in Ticket.Status.choices if value in current.statuses],
+        "priorities": Ticket.Priority.choices,
+    }
+    return render(request, "workspace/inbox.html", context)
+
+
+@agent_required
+def ticket_row(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """One row of the list, re-rendered when a live event says the ticket changed."""
+    ticket = ticket_get(user=request.user, ticket_id=ticket_id)
+    if ticket is None:
+        raise Http404("No such ticket.")
+    return render(request, "workspace/_ticket_row.html", {"ticket": ticket})

@@ -1,0 +1,205 @@
+"""The ticket screen: timeline, contact sidebar, composer, and the actions an agent takes on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from channels_in.models import ChannelAccount
+from tickets.models import AgentProfile, ContactIdentity, Message, Team, Ticket
+from tickets.selectors import (
+    canned_responses_visible,
+    message_get,
+    ticket_get,
+    ticket_timeline,
+    tickets_visible,
+)
+from tickets.services.messages import message_retry, message_send_reply, note_add
+from tickets.services.tickets import StaleUpdate, ticket_update
+from tickets.views.common import agent_required, int_or_none, profile_of
+from tickets.views.timeline import placeholders_fill, timeline_build
+
+
+def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
+    ticket = ticket_get(user=request.user, ticket_id=ticket_id)
+    if ticket is None:
+        # The same answer whether the ticket is missing or another team's: its existence is private too.
+        raise Http404("No such ticket.")
+    return ticket
+
+
+def reply_channels(ticket: Ticket) -> list[ChannelAccount]:
+    """Channels the contact has written from, most recent first: the ones a reply can go to."""
+    latest: dict[int, ChannelAccount] = {}
+    inbound = (
+        Message.objects.filter(
+            ticket__contact_id=ticket.contact_id,
+            direction=Message.Direction.INBOUND,
+            identity__isnull=False,
+            channel_account__isnull=False,
+        )
+        .select_related("channel_account")
+        .order_by("-sent_at", "-id")
+        .only("id", "sent_at", "channel_account")
+    )
+    for message in inbound[:200]:
+        latest.setdefault(message.channel_account_id, message.channel_account)  # type: ignore[arg-type]
+    return list(latest.values())
+
+
+def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    user = request.user
+    messages = list(ticket_timeline(user=user, ticket=ticket))
+    identities = list(ContactIdentity.objects.filter(contact_id=ticket.contact_id).order_by("kind", "value"))
+    others = list(
+        tickets_visible(user=user)
+        .filter(contact_id=ticket.contact_id)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at", "-id")[:10]
+    )
+    canned = [
+        {
+            "shortcut": item.shortcut,
+            "title": item.title,
+            "body": placeholders_fill(item.body, ticket=ticket, agent=user),
+        }
+        for item in canned_responses_visible(user=user)
+    ]
+    agents = (
+        AgentProfile.objects.filter(user__is_active=True).filter(teams=ticket.team_id)
+        if ticket.team_id
+        else AgentProfile.objects.none()
+    )
+    return {
+        "ticket": ticket,
+        "timeline": timeline_build(ticket=ticket, messages=messages),
+        "identities": identities,
+        "other_tickets": others,
+        "reply_channels": reply_channels(ticket),
+        "canned": canned,
+        "agents": list(agents.select_related("user").order_by("user__first_name", "user__username")),
+        "teams": list(Team.objects.order_by("name", "id")),
+        "statuses": Ticket.Status.choices,
+        "priorities": Ticket.Priority.choices,
+        "tag_text": ", ".join(tag.name for tag in ticket.tags.all()),
+    }
+
+
+@agent_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    return render(request, "workspace/ticket.html", ticket_context(request, ticket))
+
+
+@agent_required
+def ticket_timeline_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The timeline alone, re-rendered when a live event says it changed."""
+    ticket = _ticket_or_404(request, ticket_id)
+    messages = list(ticket_timeline(user=request.user, ticket=ticket))
+    context = {"ticket": ticket, "timeline": timeline_build(ticket=ticket, messages=messages)}
+    return render(request, "workspace/_timeline.html", context)
+
+
+@agent_required
+def ticket_actions_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    return render(request, "workspace/_actions.html", ticket_context(request, ticket))
+
+
+@require_POST
+@agent_required
+def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    text = request.POST.get("text", "")
+    try:
+        if request.POST.get("mode") == "note":
+            note_add(ticket=ticket, author=request.user, text=text)
+            flash.success(request, _("Note added."))
+        else:
+            channel = None
+            channel_id = int_or_none(request.POST.get("channel"))
+            if channel_id is not None:
+                channel = next((c for c in reply_channels(ticket) if c.pk == channel_id), None)
+                if channel is None:
+                    raise ValidationError(_("The customer has not written on that channel."))
+            message_send_reply(ticket=ticket, author=request.user, text=text, channel_account=channel)
+            flash.success(request, _("Reply queued."))
+    except ValidationError as error:
+        flash.error(request, " ".join(error.messages))
+    return redirect("ticket", ticket_id=ticket.pk)
+
+
+def _changes_from(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    """The one change a form asks for, as ``ticket_update`` arguments."""
+    action = request.POST.get("action", "")
+    if action == "assign_me":
+        return {"assignee": request.user}
+    if action == "assign":
+        user_id = int_or_none(request.POST.get("assignee"))
+        if user_id is None:
+            return {"assignee": None}
+        agent = get_user_model().objects.filter(pk=user_id, is_active=True, agent__isnull=False).first()
+        if agent is None:
+            raise ValidationError(_("No such agent."))
+        return {"assignee": agent}
+    if action == "team":
+        team_id = int_or_none(request.POST.get("team"))
+        team = Team.objects.filter(pk=team_id).first() if team_id is not None else None
+        if team_id is not None and team is None:
+            raise ValidationError(_("No such team."))
+        return {"team": team}
+    if action == "status":
+        return {"status": request.POST.get("status", "")}
+    if action == "solve":
+        return {"status": Ticket.Status.SOLVED}
+    if action == "priority":
+        priority = int_or_none(request.POST.get("priority"))
+        if priority is None:
+            raise ValidationError(_("Choose a priority."))
+        return {"priority": priority}
+    if action == "tags":
+        return {"tags": [name for name in request.POST.get("tags", "").split(",")]}
+    raise ValidationError(_("Unknown action."))
+
+
+@require_POST
+@agent_required
+def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, ticket_id)
+    profile_of(request)
+    expected_seq = int_or_none(request.POST.get("seq"))
+    try:
+        changes = _changes_from(request, ticket)
+        ticket_update(ticket=ticket, actor=request.user, expected_seq=expected_seq, **changes)
+    except StaleUpdate:
+        flash.error(
+            request,
+            _("Someone else changed this ticket meanwhile; here is its current state. Try again if needed."),
+        )
+    except ValidationError as error:
+        flash.error(request, " ".join(error.messages))
+    if ticket_get(user=request.user, ticket_id=ticket.pk) is None:
+        # The change moved the ticket out of this agent's sight (another team): back to the inbox.
+        return redirect("home")
+    return redirect("ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def message_retry_view(request: HttpRequest, ticket_id: int, message_id: int) -> HttpResponse:
+    message = message_get(user=request.user, message_id=message_id)
+    if message is None or message.ticket_id != ticket_id:
+        raise Http404("No such message.")
+    try:
+        message_retry(message=message, actor=request.user)
+        flash.success(request, _("Sending again."))
+    except ValidationError as error:
+        flash.error(request, " ".join(error.messages))
+    return redirect("ticket", ticket_id=ticket_id)

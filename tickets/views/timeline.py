@@ -1,0 +1,122 @@
+"""One timeline for a ticket: customer and agent messages of every channel, notes, and audit events."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+
+from tickets.models import Message, Team, Ticket, TicketEvent
+
+# Message events are shown as the messages themselves; delivery receipts as the message's status.
+_SHOWN_AS_MESSAGES = {"message.created", "message.status"}
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str  # "message" or "event"
+    message: Message | None = None
+    event: TicketEvent | None = None
+    text: str = ""
+
+
+def _status_label(value: Any) -> str:
+    return str(dict(Ticket.Status.choices).get(value, value))
+
+
+def _priority_label(value: Any) -> str:
+    return str(dict(Ticket.Priority.choices).get(value, value))
+
+
+def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]) -> str:
+    """A sentence for an audit event, in the reader's language."""
+    data = event.payload or {}
+    names = {"actor": users.get(event.actor_id or 0, _("System"))}
+    kind = event.type
+    if kind == "ticket.created":
+        return _("Ticket created")
+    if kind == "ticket.reopened":
+        return _("Ticket reopened")
+    if kind == "ticket.status_changed":
+        return _("%(actor)s changed the status from %(old)s to %(new)s") % {
+            **names,
+            "old": _status_label(data.get("from")),
+            "new": _status_label(data.get("to")),
+        }
+    if kind == "ticket.priority_changed":
+        return _("%(actor)s changed the priority from %(old)s to %(new)s") % {
+            **names,
+            "old": _priority_label(data.get("from")),
+            "new": _priority_label(data.get("to")),
+        }
+    if kind == "ticket.assigned":
+        if data.get("to") is None:
+            return _("%(actor)s unassigned the ticket") % names
+        return _("%(actor)s assigned the ticket to %(agent)s") % {
+            **names,
+            "agent": users.get(data["to"], f"#{data['to']}"),
+        }
+    if kind == "ticket.team_changed":
+        return _("%(actor)s moved the ticket to %(team)s") % {
+            **names,
+            "team": teams.get(data.get("to") or 0, _("no team")),
+        }
+    if kind == "ticket.tags_changed":
+        return _("%(actor)s set the tags to: %(tags)s") % {
+            **names,
+            "tags": ", ".join(data.get("to") or []) or _("none"),
+        }
+    return kind
+
+
+def timeline_build(*, ticket: Ticket, messages: list[Message]) -> list[TimelineItem]:
+    """Messages and events in time order; the names events mention are looked up in two queries."""
+    events = list(
+        TicketEvent.objects.filter(ticket=ticket).exclude(type__in=_SHOWN_AS_MESSAGES).order_by("seq")
+    )
+    user_ids: set[int] = set()
+    team_ids: set[int] = set()
+    for event in events:
+        if event.actor_id:
+            user_ids.add(event.actor_id)
+        if event.type == "ticket.assigned" and event.payload.get("to"):
+            user_ids.add(event.payload["to"])
+        if event.type == "ticket.team_changed" and event.payload.get("to"):
+            team_ids.add(event.payload["to"])
+    users = {
+        user.pk: user.get_full_name() or user.get_username()
+        for user in (get_user_model().objects.filter(pk__in=user_ids) if user_ids else [])
+    }
+    teams = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name")) if team_ids else {}
+    items = [TimelineItem(at=message.sent_at, kind="message", message=message) for message in messages]
+    items += [
+        TimelineItem(
+            at=event.created_at, kind="event", event=event, text=describe(event, users=users, teams=teams)
+        )
+        for event in events
+    ]
+    # "Ticket created" is recorded just after the message that created it; it still reads first.
+    return sorted(items, key=lambda item: (not (item.event and item.event.type == "ticket.created"), item.at))
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(contact|agent|ticket)\.(first_name|name|id)\s*\}\}")
+
+
+def placeholders_fill(body: str, *, ticket: Ticket, agent: Any) -> str:
+    """Fill the documented placeholders of a canned response; anything else stays as written.
+
+    A fixed table, not the template engine: canned bodies are written by people, not trusted code.
+    """
+    values = {
+        ("contact", "first_name"): ticket.contact.first_name,
+        ("contact", "name"): ticket.contact.name,
+        ("agent", "first_name"): agent.first_name,
+        ("agent", "name"): agent.get_full_name() or agent.get_username(),
+        ("ticket", "id"): str(ticket.pk),
+    }
+    return _PLACEHOLDER.sub(lambda match: values.get((match[1], match[2]), match[0]), body)
