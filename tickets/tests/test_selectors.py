@@ -20,6 +20,7 @@ from tickets.selectors import (
     ticket_list,
     ticket_timeline,
 )
+from tickets.services.contacts import contact_merge
 from tickets.services.messages import message_send_reply, note_add
 from tickets.services.tickets import ticket_update
 from tickets.tests.api_support import customer_writes, new_ticket
@@ -132,3 +133,19 @@ def test_a_user_without_agent_profile_reads_nothing(api_channel: ChannelAccount)
 
     assert list(ticket_list(user=outsider)) == []
     assert ticket_get(user=outsider, ticket_id=ticket.pk) is None
+
+
+@pytest.mark.django_db
+def test_merged_in_tickets_show_on_the_timeline_only_to_those_who_may_see_them(
+    api_channel: ChannelAccount, tech: Team, alice: User, sam: User
+) -> None:
+    tech_channel = make_api_channel(team=tech, trust_identities=True)
+    billing_ticket = customer_writes(api_channel, sender="b", text="fattura").ticket
+    tech_ticket = customer_writes(tech_channel, sender="t", text="password dimenticata").ticket
+    contact_merge(source=tech_ticket.contact, target=billing_ticket.contact, actor=sam)
+
+    as_sam = [message.text for message in ticket_timeline(user=sam, ticket=billing_ticket)]
+    as_alice = [message.text for message in ticket_timeline(user=alice, ticket=billing_ticket)]
+
+    assert as_sam == ["fattura", "password dimenticata"]
+    assert as_alice == ["fattura"]
