@@ -22,11 +22,17 @@ def route_ticket(ticket_id: int) -> None:
     ticket_route(ticket_id=ticket_id)
 
 
-@shared_task(acks_late=True)
-def fetch_attachments(message_id: int) -> None:
+FETCH_ATTEMPTS = 6
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def fetch_attachments(self, message_id: int) -> int:  # type: ignore[no-untyped-def]
     from tickets.services.fetch import attachments_fetch
 
-    attachments_fetch(message_id=message_id)
+    outcome = attachments_fetch(message_id=message_id)
+    if outcome.transient and self.request.retries + 1 < FETCH_ATTEMPTS:
+        raise self.retry(countdown=messages.backoff_seconds(self.request.retries + 1))
+    return outcome.fetched
 
 
 @shared_task
