@@ -192,6 +192,11 @@ def contact_get(*, user: Any, contact_id: int) -> Contact | None:
     )
 
 
+def contact_find(*, contact_id: int) -> Contact | None:
+    """A contact by id, merged or not: the directory is shared by all agents."""
+    return Contact.objects.filter(pk=contact_id).first()
+
+
 def contact_merge_get(*, merge_id: int) -> ContactMerge | None:
     return ContactMerge.objects.select_related("source", "target", "created_by").filter(pk=merge_id).first()
 

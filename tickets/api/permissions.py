@@ -44,13 +44,17 @@ def is_supervisor(user: Any) -> bool:
     return profile is not None and profile.sees_all_teams
 
 
+def is_team_member(*, user_id: int, team: Team | None) -> bool:
+    return team is not None and AgentProfile.objects.filter(user_id=user_id, teams=team).exists()
+
+
 def assignment_check(
     *, actor: Any, ticket: Ticket, team: Team | None, assignee: AbstractBaseUser | None
 ) -> None:
     """Refuse an assignment the actor may not make. ``team`` is the ticket's team after the change."""
     if assignee is None or is_supervisor(actor) or assignee.pk == actor.pk:
         return
-    if team is not None and AgentProfile.objects.filter(user=assignee, teams=team).exists():
+    if is_team_member(user_id=assignee.pk, team=team):
         return
     raise PermissionDenied("assignee: agents may assign a ticket only to themselves or a member of its team.")
 

@@ -23,7 +23,7 @@ from tickets.api.serializers import (
     ErrorSerializer,
 )
 from tickets.models import Contact
-from tickets.selectors import contact_get, contact_list, contact_merge_get
+from tickets.selectors import contact_find, contact_get, contact_list, contact_merge_get
 from tickets.services.contacts import contact_merge, contact_merge_undo, contact_open_ticket
 
 
@@ -70,7 +70,7 @@ class ContactMergeView(APIView):
         },
     )
     def post(self, request: Request, contact_id: int) -> Response:
-        source = Contact.objects.filter(pk=contact_id).first()
+        source = contact_find(contact_id=contact_id)
         if source is None:
             raise NotFound("No such contact.")
         body = ContactMergeRequestSerializer(data=request.data)

@@ -16,14 +16,14 @@ from rest_framework.views import APIView
 
 from tickets.api.filters import TicketFilterSet
 from tickets.api.pagination import TicketPagination
-from tickets.api.permissions import assignment_check
+from tickets.api.permissions import assignment_check, is_team_member
 from tickets.api.serializers import (
     ErrorSerializer,
     StaleTicketSerializer,
     TicketSerializer,
     TicketUpdateSerializer,
 )
-from tickets.models import AgentProfile, Ticket
+from tickets.models import Ticket
 from tickets.selectors import ticket_card, ticket_get, tickets_visible
 from tickets.services.tickets import StaleUpdate, ticket_update
 
@@ -102,13 +102,10 @@ class TicketDetailView(APIView):
 def _changes_for(request: Request, ticket: Ticket, data: dict[str, Any]) -> dict[str, Any]:
     changes = {field: data[field] for field in _CHANGES if field in data}
     team = changes.get("team", ticket.team)
-    if "team" in changes and "assignee" not in changes and ticket.assignee_id is not None:
-        # A ticket handed to another team goes to that team's queue unless its agent is in that team too.
-        still_member = (
-            team is not None and AgentProfile.objects.filter(user_id=ticket.assignee_id, teams=team).exists()
-        )
-        if not still_member:
-            changes["assignee"] = None
+    # A ticket handed to another team goes to that team's queue unless its agent is in that team too.
+    handed_over = "team" in changes and "assignee" not in changes and ticket.assignee_id is not None
+    if handed_over and not is_team_member(user_id=ticket.assignee_id, team=team):
+        changes["assignee"] = None
     if "assignee" in changes:
         assignment_check(actor=request.user, ticket=ticket, team=team, assignee=changes["assignee"])
     return changes
