@@ -120,3 +120,28 @@ def test_admin_role_writes_too(billing: Team) -> None:
     response = client_for(admin).post(CANNED, {"title": "x", "shortcut": "x", "body": "x"}, format="json")
 
     assert response.status_code == 201
+
+
+@pytest.mark.django_db
+def test_canned_and_team_lists_cost_the_same_queries_for_one_or_twenty(sam: User) -> None:
+    client = client_for(sam)
+    CannedResponse.objects.create(title="r0", shortcut="r0", body="...", created_by=sam)
+
+    def queries() -> tuple[int, int]:
+        counts = []
+        for url in (CANNED, "/api/v1/teams"):
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            counts.append(len(captured))
+        return counts[0], counts[1]
+
+    one = queries()
+    for number in range(1, 20):
+        team = Team.objects.create(name=f"Team {number}")
+        CannedResponse.objects.create(
+            title=f"r{number}", shortcut=f"r{number}", body="...", team=team, created_by=sam
+        )
+
+    assert len(client.get(CANNED).json()["results"]) == 20
+    assert len(client.get("/api/v1/teams").json()["results"]) == 21
+    assert queries() == one
