@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import nh3
+
 from channels_in.api import client
 from channels_in.api.schemas import payload_parse
 from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage, SendResult
@@ -40,7 +42,8 @@ class ApiAdapter:
                 sender_name=payload.sender.name,
                 other_identities=others,
                 text=payload.text,
-                html=payload.html,
+                # Stored HTML must already be safe: every later reader (UI, API, exports) trusts it.
+                html=nh3.clean(payload.html) if payload.html else "",
                 subject=payload.subject,
                 sent_at=payload.sent_at,
                 attachments=[

@@ -298,3 +298,15 @@ def test_nul_characters_are_dropped_not_fatal(api_client: Client, api_channel: C
     message = Message.objects.get()
     assert message.text == "rotto davvero"
     assert message.identity.value == f"{api_channel.pk}:c1"
+
+
+@pytest.mark.django_db
+def test_html_is_sanitized_before_it_is_stored(
+    api_client: Client, api_channel: ChannelAccount, filed
+) -> None:  # type: ignore[no-untyped-def]
+    html = '<p onclick="steal()">Ciao <b>team</b><script>alert(1)</script><img src=x onerror="steal()"></p>'
+    filed(api_client, api_channel, payload(html=html))
+
+    stored = Message.objects.get().html
+    assert "<b>team</b>" in stored
+    assert "script" not in stored and "onclick" not in stored and "onerror" not in stored
