@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -310,3 +312,26 @@ def test_html_is_sanitized_before_it_is_stored(
     stored = Message.objects.get().html
     assert "<b>team</b>" in stored
     assert "script" not in stored and "onclick" not in stored and "onerror" not in stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_message_posted_ten_times_at_once_is_stored_and_filed_once(asgi_server: AsgiServer) -> None:
+    account = make_api_channel()
+    body = json.dumps(payload("race-1")).encode()
+    headers = {"Authorization": f"Bearer {account.config['token']}", "Content-Type": "application/json"}
+    start = threading.Barrier(10)
+
+    def send(_: int) -> httpx.Response:
+        start.wait(timeout=10)
+        return httpx.post(asgi_server.url(inbound_url(account)), content=body, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(send, range(10)))
+
+    assert [answer.status_code for answer in answers] == [202] * 10
+    statuses = sorted(answer.json()["status"] for answer in answers)
+    assert statuses == ["accepted"] + ["duplicate"] * 9
+    event = InboundEvent.objects.get()
+    assert {answer.json()["event_id"] for answer in answers} == {event.pk}
+    assert Message.objects.count() == 1
+    assert Message.objects.get().external_id == "race-1"
