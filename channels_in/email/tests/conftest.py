@@ -27,3 +27,9 @@ def make_mailbox(*, team: Team | None = None, key: str = "support", **config: An
 @pytest.fixture
 def mailbox(billing: Team) -> ChannelAccount:
     return make_mailbox(team=billing)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Any) -> None:
+    # Attachments of test mails go to the test's own folder, not the installation's media.
+    settings.MEDIA_ROOT = str(tmp_path / "media")
