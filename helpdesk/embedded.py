@@ -98,13 +98,12 @@ def start(*, threads: int | None = None) -> Running:
 def stop(running: Running, *, timeout: float = 15.0) -> None:
     """Stop beat, then let the worker finish the tasks it is running (a warm shutdown)."""
     running.beat.stop()
-    worker_state.should_stop = 0
+    running.worker.stop()
     running.worker_thread.join(timeout)
     if running.worker_thread.is_alive():
         logger.warning(
             "the in-process worker was still busy after %.0fs; leaving it to the database", timeout
         )
-    worker_state.should_stop = None
 
 
 @contextmanager

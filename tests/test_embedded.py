@@ -196,7 +196,7 @@ def test_replies_the_seed_left_queued_are_delivered_by_the_server(server: Server
     )
     assert server.query(
         "select count(*) from tickets_message"
-        " where direction = 'outbound' and external_id like 'demo-reply-%'"
+        " where direction = 'outbound' and external_id like '%demo-reply-%'"
     ) == [(seeded,)]
 
 

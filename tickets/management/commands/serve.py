@@ -39,6 +39,8 @@ class Command(BaseCommand):
             # because the ASGI router has no lifespan handler and nothing needs one.
             config = uvicorn.Config(app, lifespan="off", log_level=log_level, proxy_headers=False)
             uvicorn.Server(config).run(sockets=[listener])
+        except KeyboardInterrupt:
+            pass  # Ctrl-C: uvicorn has already shut down cleanly and said so
         finally:
             if running is not None:
                 embedded.stop(running)
