@@ -20,17 +20,17 @@ _BATCH = 500
 _BACKLOG_GRACE = timedelta(minutes=5)
 
 
-def _ingest_backlog() -> int:
-    """Tasks waiting in the broker's ingest queue (0 when it cannot tell, e.g. in embedded mode)."""
+def _backlog(queue: str) -> int:
+    """Tasks waiting in one of the broker's queues (0 when it cannot tell, e.g. in embedded mode)."""
     if settings.EMBEDDED:
         return 0
     from helpdesk.celery import app
 
     try:
         with app.connection_for_write() as connection:
-            return int(connection.default_channel.client.llen("ingest"))
+            return int(connection.default_channel.client.llen(queue))
     except Exception:
-        logger.warning("could not read the ingest queue length", exc_info=True)
+        logger.warning("could not read the length of the %s queue", queue, exc_info=True)
         return 0
 
 
@@ -40,7 +40,7 @@ def stale_work_requeue() -> dict[str, int]:
 
     now = timezone.now()
     stale = timedelta(seconds=settings.STALE_WORK_SECONDS)
-    unclaimed_cutoff = now - (stale if _ingest_backlog() == 0 else _BACKLOG_GRACE)
+    unclaimed_cutoff = now - (stale if _backlog("ingest") == 0 else _BACKLOG_GRACE)
     event_ids = list(
         InboundEvent.objects.filter(state=InboundEvent.State.PENDING)
         .filter(Q(claimed_at__lt=now - stale) | Q(claimed_at__isnull=True, enqueued_at__lt=unclaimed_cutoff))
@@ -53,11 +53,18 @@ def stale_work_requeue() -> dict[str, int]:
             channel_tasks.ingest_event.delay(event_id)
 
     requeued_messages = 0
-    candidates = Message.objects.filter(
-        status__in=[Message.Status.QUEUED, Message.Status.SENDING], status_changed_at__lt=now - stale
-    ).values_list("pk", "status", "attempts", "status_changed_at")[:_BATCH]
+    # A queued message behind a backlog is probably waiting its turn, as an unclaimed event is.
+    queued_wait = stale if _backlog("outbound") == 0 else _BACKLOG_GRACE
+    candidates = (
+        Message.objects.filter(
+            status__in=[Message.Status.QUEUED, Message.Status.SENDING], status_changed_at__lt=now - stale
+        )
+        .order_by("status_changed_at")
+        .values_list("pk", "status", "attempts", "status_changed_at")[:_BATCH]
+    )
     for message_id, status, attempts, changed_at in candidates:
-        due = changed_at + stale + timedelta(seconds=backoff_seconds(attempts) if attempts else 0)
+        wait = stale if status == Message.Status.SENDING else queued_wait
+        due = changed_at + wait + timedelta(seconds=backoff_seconds(attempts) if attempts else 0)
         if due > now:
             continue
         if status == Message.Status.SENDING:

@@ -165,22 +165,44 @@ def test_with_a_backlog_unclaimed_events_get_a_grace_period(
 
     # Tasks go to the real broker here: the two are waiting in the ingest queue.
     assert broker.llen("ingest") == broker_before + 2
-    assert sorted(queued_ingest_event_ids(broker)) == sorted([abandoned.pk, forgotten.pk])
+    assert sorted(queued_task_args(broker, "ingest", "channels_in.tasks.ingest_event")) == sorted(
+        [abandoned.pk, forgotten.pk]
+    )
     waiting.refresh_from_db()
     abandoned.refresh_from_db()
     assert abandoned.claimed_at is None
     assert waiting.enqueued_at < ago(59)
 
 
-def queued_ingest_event_ids(broker: redis.Redis) -> list[int]:
-    """The event ids of the ingest tasks in the broker's queue, read from kombu's wire format."""
-    ids = []
-    for raw in broker.lrange("ingest", 0, -1):
+def queued_task_args(broker: redis.Redis, queue: str, task: str) -> list[int]:
+    """The first argument of each ``task`` waiting in ``queue``, read from kombu's wire format."""
+    found = []
+    for raw in broker.lrange(queue, 0, -1):
         try:
             message = json.loads(raw)
         except ValueError:
             continue
-        if message["headers"]["task"] == "channels_in.tasks.ingest_event":
+        if message["headers"]["task"] == task:
             args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-            ids.append(args[0])
-    return ids
+            found.append(args[0])
+    return found
+
+
+@pytest.mark.django_db
+def test_with_an_outbound_backlog_queued_replies_get_a_grace_period(
+    channel: ChannelAccount, alice: User, real_broker: str, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.EMBEDDED = False
+    broker = redis.Redis.from_url(real_broker)
+    broker.rpush("outbound", b"a send ahead in the queue")
+    waiting = reply(channel, alice, 1, status="queued", attempts=0, status_changed_at=ago(60))
+    stuck = reply(channel, alice, 2, status="sending", attempts=1, status_changed_at=ago(STALE + 3))
+    forgotten = reply(channel, alice, 3, status="queued", attempts=0, status_changed_at=ago(6 * 60))
+
+    assert stale_work_requeue() == {"events": 0, "messages": 2}
+
+    assert sorted(queued_task_args(broker, "outbound", "tickets.tasks.deliver_message")) == sorted(
+        [stuck.pk, forgotten.pk]
+    )
+    assert Message.objects.get(pk=stuck.pk).status == "queued"
+    assert Message.objects.get(pk=waiting.pk).status_changed_at < ago(59)
