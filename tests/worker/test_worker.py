@@ -7,6 +7,7 @@ beat running the stale-work sweep) takes over.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from channels_in.signing import body_signature
 from tests.fixtures.http_peer import AsgiServer, HttpPeer, Reply
 from tests.fixtures.personas import make_agent, make_api_channel
 from tests.fixtures.worker import WorkerProcess, wait_until
-from tickets.models import Message, Team, Ticket
+from tickets.models import Attachment, Message, Team, Ticket
 from tickets.services.messages import message_send_reply
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -77,12 +78,21 @@ def hold(tmp_path: Path, *task_names: str) -> tuple[Path, dict[str, str]]:
     return flag, {"HOLD_FLAG": str(flag), "HOLD_TASKS": ",".join(task_names)}
 
 
-def test_a_posted_message_is_filed_by_the_worker(
-    start_worker: Callable[..., WorkerProcess], asgi_server: AsgiServer, channel: ChannelAccount
+def test_a_posted_message_is_filed_and_its_attachment_fetched_by_the_worker(
+    start_worker: Callable[..., WorkerProcess],
+    asgi_server: AsgiServer,
+    channel: ChannelAccount,
+    http_peer: HttpPeer,
+    tmp_path: Path,
 ) -> None:
-    worker = start_worker()
+    photo = b"\x89PNG\r\n\x1a\n" + b"scratch" * 500
+    http_peer.script("/photo.png", Reply(200, photo, content_type="image/png"))
+    worker = start_worker(env={"MEDIA_ROOT": str(tmp_path / "media")})
+    attachment_in = {"filename": "photo.png", "content_type": "image/png", "url": http_peer.url("/photo.png")}
 
-    accepted = post_message(asgi_server, channel, "w-1", text="Ordine 5521 mai arrivato")
+    accepted = post_message(
+        asgi_server, channel, "w-1", text="Ordine 5521 mai arrivato", attachments=[attachment_in]
+    )
 
     wait_until(
         lambda: filed(accepted["event_id"]), timeout=BOUND, what=f"event filed\n{worker.log()[-3000:]}"
@@ -90,7 +100,11 @@ def test_a_posted_message_is_filed_by_the_worker(
     message = Message.objects.select_related("ticket").get()
     assert (message.external_id, message.text) == ("w-1", "Ordine 5521 mai arrivato")
     assert message.ticket.origin_channel_id == channel.pk
-    assert "channels_in.tasks.ingest_event" in worker.log()
+    attachment = wait_until(
+        lambda: Attachment.objects.exclude(sha256="").first(), timeout=BOUND, what="attachment fetched"
+    )
+    assert (attachment.sha256, attachment.size) == (hashlib.sha256(photo).hexdigest(), len(photo))
+    assert (tmp_path / "media" / attachment.file.name).read_bytes() == photo
 
 
 def test_a_reply_is_delivered_by_the_worker_retrying_a_transient_failure(

@@ -339,3 +339,17 @@ def test_reply_ids_never_shadow_later_customer_messages(
         ("outbound", "reply:17"),
         ("inbound", "17"),
     ]
+
+
+@pytest.mark.django_db
+def test_a_channel_without_a_secret_sends_no_signature(alice: User, http_peer: HttpPeer, billing) -> None:  # type: ignore[no-untyped-def]
+    unsigned = make_api_channel(team=billing, callback_url=http_peer.url(CALLBACK))
+    unsigned.config.pop("secret")
+    unsigned.save()
+    http_peer.script(CALLBACK, Reply(200, b"{}"))
+    reply = queued_reply(customer_writes(unsigned, "in-1"), alice)
+
+    assert message_deliver(message_id=reply.pk).status == "sent"
+    [request] = http_peer.received(CALLBACK)
+    assert request.header("X-Sportello-Signature") == ""
+    assert request.header("Idempotency-Key") == f"sportello-message-{reply.pk}"

@@ -46,6 +46,9 @@ def test_bearer_post_is_accepted_then_filed_on_a_ticket(
     assert response.json() == {"event_id": event.pk, "status": "accepted"}
     assert event.state == InboundEvent.State.DONE
     assert event.provider_event_id == "order-1"
+    # The raw request is kept for audit and replay, its credentials are not.
+    assert "Authorization" not in event.headers and "authorization" not in event.headers
+    assert event.headers["Content-Type"] == "application/json"
     message = Message.objects.get()
     assert event.result == {"message_ids": [message.pk]}
     assert message.text == "Il pacco è arrivato rotto"
