@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -76,8 +76,14 @@ class ProcessOutcome:
 
 def inbound_event_process(*, event_id: int) -> ProcessOutcome:
     """Parse the event and file every message in it; safe to run twice, and never drops an event."""
-    claimed = InboundEvent.objects.filter(pk=event_id, state=InboundEvent.State.PENDING).update(
-        claimed_at=timezone.now(), attempts=F("attempts") + 1
+    now = timezone.now()
+    # A live claim means another worker is on it (a duplicate task, or a re-queue that raced it); only
+    # a claim older than the stale deadline is a dead worker's, to be taken over.
+    abandoned = now - timedelta(seconds=settings.STALE_WORK_SECONDS)
+    claimed = (
+        InboundEvent.objects.filter(pk=event_id, state=InboundEvent.State.PENDING)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=abandoned))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
         state = InboundEvent.objects.filter(pk=event_id).values_list("state", flat=True).first()

@@ -186,3 +186,24 @@ def test_admin_process_again_action_requeues_failed_events_only(
     assert failed.state == "done"
     assert (waiting.state, waiting.attempts) == ("pending", 0)
     assert Message.objects.get().external_id == "broken"
+
+
+@pytest.mark.django_db
+def test_an_event_another_worker_is_on_is_left_to_it(api_channel: ChannelAccount, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.STALE_WORK_SECONDS = 30
+    event = record(api_channel)
+    InboundEvent.objects.filter(pk=event.pk).update(
+        claimed_at=timezone.now() - timedelta(seconds=5), attempts=1
+    )
+
+    assert inbound_event_process(event_id=event.pk).state == "pending"
+    event.refresh_from_db()
+    assert event.attempts == 1
+    assert Message.objects.count() == 0
+
+    # Past the deadline the claim is a dead worker's, and this one takes over.
+    InboundEvent.objects.filter(pk=event.pk).update(claimed_at=timezone.now() - timedelta(seconds=31))
+    assert inbound_event_process(event_id=event.pk).state == "done"
+    event.refresh_from_db()
+    assert event.attempts == 2
+    assert Message.objects.count() == 1

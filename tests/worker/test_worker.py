@@ -26,7 +26,7 @@ from tests.fixtures.worker import WorkerProcess, wait_until
 from tickets.models import Attachment, Message, Team, Ticket
 from tickets.services.messages import message_send_reply
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
 CALLBACK = "/callback"
 # The sweep considers work stale after 2 s and runs every second, so recovery is quick to observe.
