@@ -39,3 +39,8 @@ format: install
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+## Save the agent workspace's main screens (real server, headless Chromium) to docs/screenshots/.
+screenshots: install
+	DATABASE_URL=$(TEST_DATABASE_URL) SCREENSHOT_DIR=$(CURDIR)/docs/screenshots \
+		$(BIN)/python -m pytest tests/browser/test_screenshots.py -q $(PYTEST_ARGS)

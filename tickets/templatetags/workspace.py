@@ -27,7 +27,7 @@ _URL_SCHEMES = {"http", "https", "mailto", "cid"}
 
 CHANNEL_ICONS = {
     "email": "✉",
-    "webchat": "💬",
+    "webchat": "⌂",
     "messenger": "ⓜ",
     "instagram": "◎",
     "whatsapp": "✆",

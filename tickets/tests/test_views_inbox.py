@@ -189,3 +189,27 @@ def test_ticket_row_partial_is_scoped(
     assert response.status_code == 200
     assert b"Row subject" in response.content
     assert signed_in(client, carla).get(f"/tickets/{ticket.pk}/row/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_live_row_answers_only_for_tickets_that_belong_in_the_view(
+    client: Client, alice: User, carla: User, api_channel: ChannelAccount
+) -> None:
+    ticket = customer_writes(api_channel, "x", sender="a", subject="Belongs")
+    signed_in(client, alice)
+    response = client.get(f"/inbox/unassigned/?row={ticket.pk}")
+    assert response.status_code == 200 and b"Belongs" in response.content
+    assert client.get(f"/inbox/mine/?row={ticket.pk}").status_code == 204
+    # The view's filters apply too: a row that no longer matches them is dropped by the page.
+    assert client.get(f"/inbox/unassigned/?priority=4&row={ticket.pk}").status_code == 204
+    assert signed_in(client, carla).get(f"/inbox/unassigned/?row={ticket.pk}").status_code == 204
+
+
+@pytest.mark.django_db
+def test_live_counts_partial(client: Client, alice: User, api_channel: ChannelAccount) -> None:
+    customer_writes(api_channel, "x", sender="a")
+    response = signed_in(client, alice).get("/inbox/mine/?nav=1")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<nav class="views"')
+    assert 'data-count="unassigned">1<' in html

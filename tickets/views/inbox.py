@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from channels_in.models import ChannelAccount
 from tickets.access import visible_tickets_q
@@ -82,7 +83,7 @@ def inbox_views(
         named.append(("all", str(_("All")), reverse("inbox", args=["all"]), None))
     named += [
         ("waiting", str(_("Waiting on customer")), reverse("inbox", args=["waiting"]), None),
-        ("solved", str(_("Solved")), reverse("inbox", args=["solved"]), None),
+        ("solved", str(pgettext_lazy("inbox view", "Solved")), reverse("inbox", args=["solved"]), None),
     ]
     aggregates = {
         key.replace("-", "_"): Count(
@@ -179,6 +180,15 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
             q=chosen["q"],
         ),
     ).filter(_view_q("team" if team_id else view, user=user, team_ids=team_ids, team_id=team_id))
+    if "nav" in request.GET:
+        return render(request, "workspace/_views_nav.html", {"views": views, "current": current})
+    row_id = int_or_none(request.GET.get("row"))
+    if row_id is not None:
+        # A live event named this ticket: its row if it belongs in this view as filtered, else nothing.
+        ticket = tickets.filter(pk=row_id).first()
+        if ticket is None:
+            return HttpResponse(status=204)
+        return render(request, "workspace/_ticket_row.html", {"ticket": ticket})
     cursor = request.GET.get("cursor", "")
     page = list(after_cursor(tickets, cursor)[: PAGE_SIZE + 1]) if cursor else list(tickets[: PAGE_SIZE + 1])
     has_more = len(page) > PAGE_SIZE

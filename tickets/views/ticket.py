@@ -89,6 +89,11 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "statuses": Ticket.Status.choices,
         "priorities": Ticket.Priority.choices,
         "tag_text": ", ".join(tag.name for tag in ticket.tags.all()),
+        # For "Anna is viewing / replying": the live layer names agents by id only.
+        "agent_names": {
+            str(profile.user_id): profile.user.get_full_name() or profile.user.get_username()
+            for profile in AgentProfile.objects.filter(user__is_active=True).select_related("user")
+        },
     }
 
 

@@ -1,0 +1,242 @@
+// Live updates for the agent workspace over /ws/agent/ (protocol: docs/events.md).
+// The server stays the only renderer: an event names what changed, and the page fetches exactly the
+// partial that shows it (a ticket row, the view counts, the timeline, the actions bar).
+(function () {
+  "use strict";
+
+  var RECONNECT_MAX_MS = 15000;
+  var LIST_EVENTS = /^(ticket\.|message\.created$)/;
+  var body = document.body;
+  var socket = null;
+  var attempts = 0;
+  var conversation = document.querySelector("[data-ticket-id]");
+  var list = document.querySelector("[data-live-list]");
+  var me = body.dataset.userId;
+  var pending = {};
+
+  function setState(state) { body.dataset.live = state; }
+
+  // Sentences in the agent's language, rendered by the server into the page.
+  function uiText() {
+    var data = document.getElementById("ui-text");
+    try { return data ? JSON.parse(data.textContent) : {}; } catch (e) { return {}; }
+  }
+
+  // Several events in a burst (an assignment records two) cost one fetch.
+  function soon(key, work) {
+    if (pending[key]) return;
+    pending[key] = setTimeout(function () { delete pending[key]; work(); }, 120);
+  }
+
+  function fetchHtml(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) {
+        if (response.status === 204 || response.status === 404) return null;
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      });
+  }
+
+  function fromHtml(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  function flash(element) {
+    element.classList.remove("is-fresh");
+    void element.offsetWidth; // restart the animation
+    element.classList.add("is-fresh");
+  }
+
+  // --- ticket lists -------------------------------------------------------------------------------
+  function listUrl(extra) {
+    var query = list.dataset.query ? list.dataset.query + "&" : "";
+    return list.dataset.liveList + "?" + query + extra;
+  }
+
+  function comesBefore(a, b) {
+    var pa = Number(a.dataset.priority), pb = Number(b.dataset.priority);
+    if (pa !== pb) return pa > pb;
+    var wa = Number(a.dataset.waiting), wb = Number(b.dataset.waiting);
+    if (wa !== wb) return wa < wb;
+    return Number(a.dataset.ticketRow) < Number(b.dataset.ticketRow);
+  }
+
+  function placeRow(row) {
+    var tbody = document.getElementById("ticket-rows");
+    var empty = tbody.querySelector("tr.empty");
+    if (empty) empty.remove();
+    var rows = tbody.querySelectorAll("[data-ticket-row]");
+    for (var i = 0; i < rows.length; i++) {
+      if (comesBefore(row, rows[i])) { tbody.insertBefore(row, rows[i]); return; }
+    }
+    // Past the last row of a full page it belongs to a later page, which the agent has not loaded.
+    if (rows.length < 50 || list.dataset.firstPage !== "true") tbody.appendChild(row);
+  }
+
+  function refreshRow(ticketId) {
+    fetchHtml(listUrl("row=" + ticketId)).then(function (html) {
+      var existing = document.getElementById("ticket-row-" + ticketId);
+      var wasSelected = existing && existing.classList.contains("is-selected");
+      if (existing) existing.remove();
+      if (!html) return;
+      var row = fromHtml(html);
+      if (wasSelected) row.classList.add("is-selected");
+      placeRow(row);
+      if (row.parentNode) flash(row);
+    });
+  }
+
+  function refreshCounts() {
+    fetchHtml(listUrl("nav=1")).then(function (html) {
+      var nav = document.getElementById("views-nav");
+      if (!html || !nav) return;
+      var fresh = fromHtml(html);
+      nav.replaceWith(fresh);
+      var current = fresh.querySelector("a.current .count");
+      var heading = document.querySelector("[data-testid=current-count]");
+      if (current && heading) heading.textContent = current.textContent;
+    });
+  }
+
+  // --- the open ticket ----------------------------------------------------------------------------
+  function agentNames() {
+    var data = document.getElementById("agent-names");
+    try { return data ? JSON.parse(data.textContent) : {}; } catch (e) { return {}; }
+  }
+
+  function refreshPart(id, url) {
+    fetchHtml(url).then(function (html) {
+      var holder = document.getElementById(id);
+      if (html === null || !holder) return;
+      holder.innerHTML = html;
+    });
+  }
+
+  function composerText() {
+    var box = document.querySelector("#composer textarea");
+    return box ? box.value.trim() : "";
+  }
+
+  function banner(text) {
+    var box = document.querySelector(".live-banner");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "live-banner";
+      box.setAttribute("role", "status");
+      box.dataset.testid = "live-banner";
+      body.appendChild(box);
+    }
+    box.textContent = text;
+    clearTimeout(box._timer);
+    box._timer = setTimeout(function () { box.remove(); }, 8000);
+  }
+
+  function showCollision(frame) {
+    var box = document.querySelector("[data-collision]");
+    if (!box) return;
+    var names = agentNames();
+    var others = function (ids) {
+      return (ids || []).filter(function (id) { return String(id) !== me; })
+        .map(function (id) { return names[String(id)] || "#" + id; });
+    };
+    var replying = others(frame.replying);
+    var viewing = others(frame.viewing).filter(function (name) { return replying.indexOf(name) < 0; });
+    var parts = [];
+    var t = uiText();
+    if (replying.length) parts.push(replying.join(", ") + " " + (t.replying || "is replying"));
+    if (viewing.length) parts.push(viewing.join(", ") + " " + (t.viewing || "is viewing"));
+    box.textContent = parts.join(" · ");
+    box.hidden = parts.length === 0;
+  }
+
+  function onTicketEvent(frame) {
+    var ticketId = conversation.dataset.ticketId;
+    if (String(frame.ticket_id) !== ticketId) return;
+    if (frame.type === "ticket.collision") { showCollision(frame); return; }
+    if (frame.type === "typing") return;
+    soon("timeline", function () { refreshPart("timeline", conversation.dataset.timelineUrl); });
+    if (/^ticket\./.test(frame.type)) {
+      soon("actions", function () { refreshPart("ticket-actions", conversation.dataset.actionsUrl); });
+    }
+    var data = frame.data || {};
+    if (frame.type === "message.created" && data.direction === "inbound") {
+      var t = uiText();
+      if (composerText()) banner(t.newWhileWriting || "A new message arrived while you were writing.");
+      notify(t.newMessage || "New message", data.text || "");
+    }
+  }
+
+  // Browser notifications are opt-in: asked for only when the agent clicks the bell.
+  function notify(title, text) {
+    if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
+    try { new Notification(title, { body: text.slice(0, 140) }); } catch (e) { /* unsupported */ }
+  }
+
+  // --- the socket ---------------------------------------------------------------------------------
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function onFrame(frame) {
+    if (frame.type === "hello") {
+      attempts = 0;
+      setState("connected");
+      if (conversation) {
+        send({ type: "subscribe", ticket_id: Number(conversation.dataset.ticketId),
+               after_seq: Number(conversation.dataset.seq) });
+      }
+      return;
+    }
+    if (frame.type === "subscribed") { showCollision(frame); setState("subscribed"); return; }
+    if (frame.type === "unsubscribed" && conversation && frame.reason === "forbidden") {
+      banner((uiText()).gone || "This ticket is no longer visible to you.");
+      return;
+    }
+    if (frame.ticket_id === undefined) return;
+    if (conversation) onTicketEvent(frame);
+    if (list && LIST_EVENTS.test(frame.type)) {
+      soon("row-" + frame.ticket_id, function () { refreshRow(frame.ticket_id); });
+      soon("counts", refreshCounts);
+    }
+  }
+
+  function connect() {
+    if (!("WebSocket" in window)) return;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + "/ws/agent/");
+    setState("connecting");
+    socket.onmessage = function (message) {
+      var frame;
+      try { frame = JSON.parse(message.data); } catch (e) { return; }
+      onFrame(frame);
+    };
+    socket.onclose = function (event) {
+      setState("closed");
+      if (event.code === 4401 || event.code === 4403) return; // signed out or not an agent
+      attempts += 1;
+      // What was missed meanwhile is fetched on subscribe (after_seq) or by reloading the lists.
+      setTimeout(connect, Math.min(RECONNECT_MAX_MS, 500 * Math.pow(2, attempts)));
+    };
+  }
+
+  // "Replying" for the collision warning: on while the composer holds text.
+  var replying = false;
+  document.addEventListener("input", function (event) {
+    if (!conversation || !event.target.matches("#composer textarea")) return;
+    var now = event.target.value.trim() !== "";
+    if (now !== replying) {
+      replying = now;
+      send({ type: "replying", ticket_id: Number(conversation.dataset.ticketId), state: now });
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-enable-notifications]") && "Notification" in window) {
+      Notification.requestPermission();
+    }
+  });
+
+  if (conversation || list) connect();
+})();

@@ -1,0 +1,82 @@
+"""Live updates in real Chromium: what other agents and customers do appears without a reload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from channels_in.models import ChannelAccount
+from tests.fixtures.browser import customer_writes
+from tickets.services.messages import note_add
+from tickets.services.tickets import ticket_update
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+def live(page: Any, state: str = "connected") -> None:
+    page.wait_for_selector(f"body[data-live={state}]")
+
+
+def test_new_ticket_and_assignment_appear_in_the_lists(
+    page_as: Any, alice: User, bob: User, api_channel: ChannelAccount
+) -> None:
+    page = page_as(alice)
+    page.goto("/inbox/unassigned/")
+    live(page)
+    assert page.locator("[data-ticket-row]").count() == 0
+
+    ticket = customer_writes(api_channel, "Appena arrivato", subject="Live one")
+    row = page.locator(f"#ticket-row-{ticket.pk}")
+    row.wait_for()
+    assert "is-fresh" in (row.get_attribute("class") or "")
+    page.wait_for_selector("[data-count=unassigned] >> text=1")
+
+    ticket_update(ticket=ticket, actor=bob, assignee=alice)
+    row.wait_for(state="detached")
+    page.wait_for_selector("[data-count=mine] >> text=1")
+    page.wait_for_selector("[data-count=unassigned] >> text=0")
+    assert page.js_errors == []
+
+
+def test_ticket_screen_follows_notes_messages_and_other_viewers(
+    page_as: Any,
+    browser_context: Any,
+    chromium: Any,
+    live_server_url: str,
+    alice: User,
+    bob: User,
+    api_channel: ChannelAccount,
+) -> None:
+    from tests.fixtures.browser import session_cookie_for
+
+    ticket = customer_writes(api_channel, "Primo messaggio")
+    page = page_as(alice)
+    page.goto(f"/tickets/{ticket.pk}/")
+    live(page, "subscribed")
+
+    other = chromium.new_context(base_url=live_server_url)
+    try:
+        other.add_cookies([session_cookie_for(bob, live_server_url)])
+        bobs_page = other.new_page()
+        bobs_page.goto(f"/tickets/{ticket.pk}/")
+        live(bobs_page, "subscribed")
+        page.wait_for_selector("[data-testid=collision] >> text=Bob Bianchi is viewing")
+        bobs_page.fill("[data-testid=composer-text]", "Sto scrivendo")
+        page.wait_for_selector("[data-testid=collision] >> text=Bob Bianchi is replying")
+    finally:
+        other.close()
+
+    note_add(ticket=ticket, author=bob, text="Nota di Bob")
+    page.wait_for_selector(".msg-note >> text=Nota di Bob")
+
+    page.fill("[data-testid=composer-text]", "Una risposta a metà")
+    customer_writes(api_channel, "Ci sono novità?")
+    page.wait_for_selector(".msg-inbound >> text=Ci sono novità?")
+    page.wait_for_selector("[data-testid=live-banner]")
+    assert page.input_value("[data-testid=composer-text]") == "Una risposta a metà"
+
+    ticket_update(ticket=ticket, actor=bob, status="pending")
+    page.wait_for_selector("[data-testid=ticket-status] >> text=Pending")
+    assert page.js_errors == []
