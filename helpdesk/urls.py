@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/live/feed", live_api.AgentFeedView.as_view(), name="live-feed"),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/inbound/", include("channels_in.urls")),
+    path("widget/", include("channels_in.webchat.urls")),
     path("", include("tickets.views.urls")),
 ]
 if settings.DEBUG:

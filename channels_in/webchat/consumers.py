@@ -1,0 +1,318 @@
+"""The visitor websocket, ``/ws/widget/<channel key>/``: the widget's messages, replies, typing, read state.
+
+The protocol is in ``docs/channels/webchat.md``. The first frame must be ``auth`` with the signed visitor
+token; until then nothing else is heard. The socket joins only its visitor's group, so it can receive
+nothing but that visitor's conversation. A message is acknowledged only once its ``InboundEvent`` is
+committed; anything malformed, oversized or too frequent gets an error frame, a flood closes the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+
+from channels_in.base import PayloadError
+from channels_in.models import ChannelAccount
+from channels_in.webchat import intake, selectors
+from channels_in.webchat.adapter import MESSAGE_SENT
+from channels_in.webchat.schemas import WebchatConfig, client_id_valid, config_parse
+from channels_in.webchat.tokens import TokenInvalid, Visitor, visitor_token_issue, visitor_token_read
+from channels_in.webchat.views_support import origin_allowed
+from tickets import events, live
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_CHANNEL = 4404
+CLOSE_FLOODING = 4429
+
+AUTH_SECONDS = 10.0
+MAX_FRAME_CHARS = 16_384
+RATE_PER_SECOND = 5.0
+RATE_BURST = 20.0
+FLOOD_LIMIT = 60
+RECENT_KEYS = 1024
+_MESSAGE_KINDS = {"message.created", MESSAGE_SENT}
+
+
+@dataclass
+class _Channel:
+    account: ChannelAccount
+    config: WebchatConfig
+
+
+def _channel(key: str) -> _Channel | None:
+    account = ChannelAccount.objects.filter(key=key, kind=ChannelAccount.Kind.WEBCHAT, active=True).first()
+    if account is None:
+        return None
+    try:
+        return _Channel(account, config_parse(account.config))
+    except PayloadError:
+        logger.warning("web-chat channel %s has an invalid configuration", account.pk)
+        return None
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str, *, client_id: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.client_id = client_id
+
+
+class _Bucket:
+    def __init__(self) -> None:
+        self.tokens = RATE_BURST
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.stamp) * RATE_PER_SECOND)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class WidgetConsumer(AsyncWebsocketConsumer):
+    visitor: Visitor | None = None
+    channel: _Channel | None = None
+
+    async def connect(self) -> None:
+        live.bind_server_loop()
+        self.group = ""
+        self.recent: OrderedDict[str, None] = OrderedDict()
+        self.bucket = _Bucket()
+        self.refused = 0
+        await self.accept()
+        key = str(self.scope["url_route"]["kwargs"].get("channel_key", ""))
+        self.channel = await database_sync_to_async(_channel)(key)
+        if self.channel is None:
+            await self._error("unknown_channel", "This chat is not available.")
+            await self.close(code=CLOSE_UNKNOWN_CHANNEL)
+            return
+        self.auth_timer = asyncio.get_running_loop().call_later(AUTH_SECONDS, self._auth_timeout)
+
+    def _auth_timeout(self) -> None:
+        if self.visitor is None:
+            self.closing = asyncio.ensure_future(self.close(code=CLOSE_UNAUTHENTICATED))
+
+    async def disconnect(self, code: int) -> None:
+        timer = getattr(self, "auth_timer", None)
+        if timer is not None:
+            timer.cancel()
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = ""
+        self.visitor = None
+
+    # --- frames from the widget ------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.channel is None:
+            return
+        if not self.bucket.take():
+            self.refused += 1
+            if self.refused >= FLOOD_LIMIT:
+                await self.close(code=CLOSE_FLOODING)
+            elif self.refused == 1 or self.refused % 10 == 0:
+                await self._error("rate_limited", "Too many frames; slow down.")
+            return
+        client_id = ""
+        try:
+            frame = _parse(text_data)
+            client_id = frame.get("client_id") if client_id_valid(frame.get("client_id")) else ""
+            kind = frame["type"]
+            if self.visitor is None and kind != "auth":
+                raise FrameError("unauthenticated", "Send the auth frame first.")
+            handler = _HANDLERS.get(kind)
+            if handler is None:
+                raise FrameError("unknown_type", f"Unknown frame type {str(kind)[:40]!r}.")
+            await handler(self, frame)
+        except FrameError as error:
+            await self._error(error.code, str(error), client_id=error.client_id or client_id)
+        except Exception:
+            logger.exception("widget socket frame failed")
+            await self._error("internal", "Something went wrong; try again.", client_id=client_id)
+
+    async def on_auth(self, frame: dict[str, Any]) -> None:
+        assert self.channel is not None
+        if self.visitor is not None:
+            raise FrameError("already_authenticated", "This socket is already authenticated.")
+        account, config = self.channel.account, self.channel.config
+        try:
+            visitor = visitor_token_read(account, frame.get("token"))  # type: ignore[arg-type]
+        except TokenInvalid as error:
+            await self._error(error.reason, "Your chat session is invalid or has expired.")
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not origin_allowed(config, visitor.origin, own_origin=_header(self.scope, b"origin")):
+            await self._error("origin_not_allowed", "This site may not use this chat.")
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.visitor = visitor
+        self.auth_timer.cancel()
+        self.group = events.visitor_group(visitor.visitor_id)
+        # Join before reading: a message committed meanwhile arrives after this and is merged by id.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        messages, marks = await database_sync_to_async(selectors.visitor_catch_up)(
+            account=account, visitor_id=visitor.visitor_id, marks=_marks(frame)
+        )
+        state = await database_sync_to_async(selectors.availability)(account, config, timezone.now())
+        await self._send(
+            {
+                "type": "hello",
+                "visitor_id": visitor.visitor_id,
+                "token": visitor_token_issue(account, visitor),
+                "verified": visitor.verified,
+                "name": visitor.name,
+                "email": visitor.email,
+                "availability": state,
+                "messages": messages,
+                "marks": {str(key): value for key, value in marks.items()},
+            }
+        )
+
+    async def on_sync(self, frame: dict[str, Any]) -> None:
+        assert self.channel is not None and self.visitor is not None
+        messages, marks = await database_sync_to_async(selectors.visitor_catch_up)(
+            account=self.channel.account, visitor_id=self.visitor.visitor_id, marks=_marks(frame)
+        )
+        state = await database_sync_to_async(selectors.availability)(
+            self.channel.account, self.channel.config, timezone.now()
+        )
+        await self._send(
+            {
+                "type": "synced",
+                "messages": messages,
+                "marks": {str(key): value for key, value in marks.items()},
+                "availability": state,
+            }
+        )
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        assert self.channel is not None and self.visitor is not None
+        client_id, text = frame.get("client_id"), frame.get("text")
+        if not client_id_valid(client_id):
+            raise FrameError("bad_field", '"client_id" is 8 to 64 letters, digits, "-" or "_".')
+        if not isinstance(text, str):
+            raise FrameError("bad_field", '"text" must be a string.', client_id=str(client_id))
+        try:
+            recorded = await database_sync_to_async(intake.visitor_message_record)(
+                account=self.channel.account,
+                config=self.channel.config,
+                visitor=self.visitor,
+                client_id=str(client_id),
+                text=text.replace("\x00", ""),
+                answer_by_email=frame.get("answer_by_email") is True,
+                user_agent=_header(self.scope, b"user-agent"),
+            )
+        except intake.IntakeRefused as refused:
+            raise FrameError(refused.code, str(refused), client_id=str(client_id)) from refused
+        await self._send(
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "status": "accepted" if recorded.created else "duplicate",
+            }
+        )
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        assert self.channel is not None and self.visitor is not None
+        up_to = frame.get("up_to")
+        if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
+            raise FrameError("bad_field", '"up_to" must be a message id.')
+        await database_sync_to_async(intake.visitor_messages_read)(
+            account=self.channel.account, visitor_id=self.visitor.visitor_id, up_to=up_to
+        )
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self._send({"type": "pong", "at": timezone.now().isoformat()})
+
+    # --- events from the channel layer -----------------------------------------------------------------
+
+    async def live_event(self, message: dict[str, Any]) -> None:
+        if self.visitor is None or self.channel is None:
+            return
+        key = message.get("key", "")
+        if key in self.recent:
+            return
+        self.recent[key] = None
+        if len(self.recent) > RECENT_KEYS:
+            self.recent.popitem(last=False)
+        kind = message.get("kind")
+        event = json.loads(message["text"])
+        if kind in _MESSAGE_KINDS:
+            message_id = (event.get("data") or {}).get("id")
+            if not isinstance(message_id, int):
+                return
+            # Re-read through the visitor's own filter: the frame can only ever carry their messages.
+            rows = await database_sync_to_async(selectors.visitor_messages_by_id)(
+                account=self.channel.account, visitor_id=self.visitor.visitor_id, message_ids=[message_id]
+            )
+            for row in rows:
+                await self._send({"type": "message", "message": row, "seq": event.get("seq")})
+        elif kind == "typing":
+            await self._send({"type": "typing", "state": bool(event.get("state"))})
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+
+    async def _error(self, code: str, message: str, *, client_id: str = "") -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if client_id:
+            frame["client_id"] = client_id
+        await self._send(frame)
+
+
+def _parse(text_data: str | None) -> dict[str, Any]:
+    if text_data is None:
+        raise FrameError("bad_frame", "Frames are JSON text.")
+    if len(text_data) > MAX_FRAME_CHARS:
+        raise FrameError("frame_too_large", f"Frames are at most {MAX_FRAME_CHARS} characters.")
+    try:
+        frame = json.loads(text_data)
+    except ValueError as error:
+        raise FrameError("bad_frame", "A frame is one JSON object.") from error
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        raise FrameError("bad_frame", 'A frame is a JSON object with a string "type".')
+    return frame
+
+
+def _marks(frame: dict[str, Any]) -> dict[int, int]:
+    raw = frame.get("marks")
+    if not isinstance(raw, dict):
+        return {}
+    marks: dict[int, int] = {}
+    for key, value in list(raw.items())[:100]:
+        if isinstance(key, str) and key.isdigit() and isinstance(value, int) and not isinstance(value, bool):
+            marks[int(key)] = max(value, 0)
+    return marks
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+_HANDLERS = {
+    "auth": WidgetConsumer.on_auth,
+    "sync": WidgetConsumer.on_sync,
+    "message": WidgetConsumer.on_message,
+    "read": WidgetConsumer.on_read,
+    "ping": WidgetConsumer.on_ping,
+}

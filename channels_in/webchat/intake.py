@@ -1,0 +1,164 @@
+"""A visitor's message, from the socket or the upload view, recorded as an ``InboundEvent``.
+
+The caller acknowledges the client id only after this returns: the event row is committed by then, and
+the ingest task files it. The same client id sent again (a reconnect, a retry) finds the same row.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from channels_in.base import IdentityKind
+from channels_in.inbound import Recorded, inbound_event_record
+from channels_in.models import ChannelAccount, InboundEvent
+from channels_in.webchat.adapter import provider_message_id
+from channels_in.webchat.schemas import VisitorEvent, WebchatConfig
+from channels_in.webchat.tokens import Visitor
+from tickets.models import ContactIdentity, Message
+from tickets.services.messages import message_status_update
+
+MAX_TEXT = 10_000
+
+# Magic numbers of the types the widget accepts: a declared image that is really HTML is refused.
+_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+class IntakeRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+class _Buckets:
+    """Per-visitor message budget in this process; a flood from one visitor never slows another."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, per_minute: int) -> bool:
+        rate, burst = per_minute / 60.0, float(min(per_minute, 10))
+        now = time.monotonic()
+        with self._lock:
+            if len(self._state) > 50_000:
+                self._state.clear()
+            tokens, stamp = self._state.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - stamp) * rate)
+            if tokens < 1:
+                self._state[key] = (tokens, now)
+                return False
+            self._state[key] = (tokens - 1, now)
+            return True
+
+
+buckets = _Buckets()
+
+
+def attachment_check(config: WebchatConfig, upload: Upload) -> None:
+    if len(upload.content) > config.max_attachment_bytes:
+        raise IntakeRefused(
+            "attachment_too_large", f"Files are at most {config.max_attachment_bytes // 1024} KB."
+        )
+    if upload.content_type not in config.attachment_types:
+        raise IntakeRefused("attachment_type", f"Files of type {upload.content_type[:60]} are not accepted.")
+    signatures = _SIGNATURES.get(upload.content_type)
+    if signatures and not upload.content.startswith(signatures):
+        raise IntakeRefused("attachment_type", "The file's content does not match its type.")
+    if upload.content_type == "text/plain" and b"\x00" in upload.content[:4096]:
+        raise IntakeRefused("attachment_type", "The file is not plain text.")
+
+
+def visitor_message_record(
+    *,
+    account: ChannelAccount,
+    config: WebchatConfig,
+    visitor: Visitor,
+    client_id: str,
+    text: str,
+    uploads: list[Upload] | None = None,
+    answer_by_email: bool = False,
+    user_agent: str = "",
+) -> Recorded:
+    """Check limits, then store the raw event (committed on return) and queue its ingest."""
+    uploads = uploads or []
+    if len(text) > MAX_TEXT:
+        raise IntakeRefused("too_long", f"Messages are at most {MAX_TEXT} characters.")
+    if not text.strip() and not uploads:
+        raise IntakeRefused("empty", "Write something or attach a file.")
+    for upload in uploads:
+        attachment_check(config, upload)
+    provider_id = provider_message_id(visitor.visitor_id, client_id)
+    existing = InboundEvent.objects.filter(channel_account=account, provider_event_id=provider_id).first()
+    if existing is not None:
+        # A resend after a reconnect: already stored, so acknowledged again without spending budget.
+        return Recorded(existing, created=False)
+    if answer_by_email and not (visitor.email or visitor.verified_email):
+        raise IntakeRefused("email_required", "Leave an email address to be answered by email.")
+    if not buckets.take(f"{account.pk}:{visitor.visitor_id}", config.messages_per_minute):
+        raise IntakeRefused("rate_limited", "You are sending messages too fast; wait a moment.")
+    body = VisitorEvent(
+        visitor_id=visitor.visitor_id,
+        client_id=client_id,
+        text=text,
+        name=visitor.name,
+        email=visitor.email,
+        verified=visitor.verified,
+        verified_email=visitor.verified_email,
+        origin=visitor.origin,
+        answer_by_email=answer_by_email,
+        sent_at=timezone.now(),
+        attachments=[
+            {
+                "filename": upload.filename[:255] or "file",
+                "content_type": upload.content_type,
+                "content_base64": base64.b64encode(upload.content).decode(),
+            }
+            for upload in uploads
+        ],
+    )
+    raw = json.dumps(body.model_dump(mode="json"), separators=(",", ":")).encode()
+    return inbound_event_record(
+        account=account,
+        body=raw,
+        headers={"origin": visitor.origin, "user-agent": user_agent[:300]},
+        content_type="application/json",
+        provider_event_id=provider_id,
+    )
+
+
+def visitor_messages_read(*, account: ChannelAccount, visitor_id: str, up_to: int) -> int:
+    """The visitor has seen the replies up to ``up_to``: mark them read for the agents."""
+    identity = ContactIdentity.objects.filter(kind=IdentityKind.WEBCHAT, value=visitor_id).first()
+    if identity is None:
+        return 0
+    unread = Message.objects.filter(
+        identity=identity,
+        channel_account=account,
+        direction=Message.Direction.OUTBOUND,
+        status__in=[Message.Status.SENT, Message.Status.DELIVERED],
+        pk__lte=up_to,
+    ).select_related("ticket")
+    count = 0
+    for message in unread[:100]:
+        message_status_update(message=message, status=Message.Status.READ)
+        count += 1
+    return count
