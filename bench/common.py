@@ -1,0 +1,427 @@
+"""Start the real scaled stack for a benchmark, and the reference measurements around it.
+
+``Stack`` creates a fresh PostgreSQL database, migrates it, and runs the processes of the scaled mode:
+gunicorn (WSGI) for HTTP, optionally uvicorn (ASGI) for websockets, and Celery workers. Every process
+lives in its own process group and is stopped on exit, error or Ctrl-C. Only 127.0.0.1 is used.
+
+    with Stack(StackConfig(database="sportello_bench_run")) as stack:
+        stack.post(...)  # drive load against stack.web_url
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
+BIN = Path(PYTHON).parent
+RESULTS = ROOT / "bench" / "results"
+PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
+PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
+REDIS_HOST_PORT = os.environ.get("BENCH_REDIS", "127.0.0.1:6379")
+_SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def database_url(name: str) -> str:
+    return f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def _admin_connection() -> Any:
+    connection = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres")
+    connection.autocommit = True
+    return connection
+
+
+def database_recreate(name: str) -> None:
+    """Drop and create a scratch database; the name must be one of the benchmark's own."""
+    if not _SAFE_NAME.match(name) or not name.startswith(("sportello_bench_", "pgbench_bench")):
+        raise BenchError(f"refusing to recreate database {name!r}: not a benchmark database")
+    connection = _admin_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+
+
+def database_drop(name: str) -> None:
+    if not _SAFE_NAME.match(name) or not name.startswith(("sportello_bench_", "pgbench_bench")):
+        raise BenchError(f"refusing to drop database {name!r}: not a benchmark database")
+    connection = _admin_connection()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        connection.close()
+
+
+def server_settings() -> dict[str, str]:
+    """The PostgreSQL settings that shape commit-heavy figures, reported next to them."""
+    connection = _admin_connection()
+    try:
+        with connection.cursor() as cursor:
+            names = ("server_version", "synchronous_commit", "fsync", "shared_buffers", "max_connections")
+            result = {}
+            for name in names:
+                cursor.execute(f"SHOW {name}")
+                result[name] = str(cursor.fetchone()[0])
+            return result
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class PgbenchResult:
+    tps: float
+    scale: int
+    clients: int
+    threads: int
+    seconds: int
+    transactions: int
+    command: str
+
+
+def pgbench_tpcb(*, scale: int = 10, clients: int = 8, threads: int = 2, seconds: int = 15) -> PgbenchResult:
+    """TPC-B-like pgbench on a scratch database of the same server; dropped afterwards."""
+    if shutil.which("pgbench") is None:
+        raise BenchError("pgbench is not installed (apt-get install postgresql-client)")
+    name = "pgbench_bench_scratch"
+    base = ["pgbench", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER]
+    database_recreate(name)
+    try:
+        subprocess.run(
+            [*base, "-i", "-q", "-s", str(scale), name], check=True, capture_output=True, timeout=300
+        )
+        run = [*base, "-c", str(clients), "-j", str(threads), "-T", str(seconds), name]
+        completed = subprocess.run(run, check=True, capture_output=True, text=True, timeout=seconds + 120)
+    finally:
+        database_drop(name)
+    tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", completed.stdout)
+    done = re.search(r"number of transactions actually processed: (\d+)", completed.stdout)
+    if tps is None or done is None:
+        raise BenchError(f"could not read pgbench output:\n{completed.stdout}\n{completed.stderr}")
+    return PgbenchResult(
+        tps=float(tps.group(1)),
+        scale=scale,
+        clients=clients,
+        threads=threads,
+        seconds=seconds,
+        transactions=int(done.group(1)),
+        command=f"pgbench -i -s {scale}; pgbench -c {clients} -j {threads} -T {seconds}",
+    )
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One Celery worker process: its queues, pool and concurrency."""
+
+    name: str
+    queues: tuple[str, ...]
+    concurrency: int = 2
+    pool: str = "prefork"
+    prefetch_multiplier: int = 4
+
+
+@dataclass
+class StackConfig:
+    database: str = "sportello_bench_run"
+    redis_db: int = 4
+    web_workers: int = 2
+    web_threads: int = 4
+    asgi_workers: int = 0
+    workers: list[WorkerSpec] = field(
+        default_factory=lambda: [
+            WorkerSpec("ingest", ("ingest",), concurrency=2),
+            WorkerSpec("other", ("routing", "default", "sla", "outbound"), concurrency=1),
+        ]
+    )
+    conn_max_age: int = 600
+    extra_env: dict[str, str] = field(default_factory=dict)
+    startup_timeout: float = 90.0
+
+
+class Stack:
+    """The scaled stack on loopback; use as a context manager so every process is stopped."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.web_port = free_port()
+        self.asgi_port = free_port() if config.asgi_workers else 0
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        self.asgi_url = f"http://127.0.0.1:{self.asgi_port}" if self.asgi_port else ""
+        self.redis_url = f"redis://{REDIS_HOST_PORT}/{config.redis_db}"
+        self.database_url = database_url(config.database)
+        self.var_dir = Path(tempfile.mkdtemp(prefix="sportello-bench-"))
+        self.log_dir = self.var_dir / "logs"
+        self.log_dir.mkdir()
+        self._processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    # --- environment ---------------------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DJANGO_", "CELERY_", "WEB_", "DB_"))
+        }
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis_url,
+                "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
+                "DEBUG": "false",
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SPORTELLO_VAR_DIR": str(self.var_dir),
+                "DB_CONN_MAX_AGE": str(self.config.conn_max_age),
+                # Pub/sub channels are not per Redis database: a prefix of its own keeps this run's
+                # live events away from anything else listening on the same server.
+                "CHANNEL_LAYER_PREFIX": f"sportello-bench-{os.getpid()}",
+                "LOG_LEVEL": "WARNING",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.config.extra_env)
+        return env
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        database_recreate(self.config.database)
+        redis.Redis.from_url(self.redis_url).flushdb()
+        self.manage("migrate", "--noinput", timeout=300)
+        self._spawn(
+            "gunicorn",
+            [str(BIN / "gunicorn"), "-c", str(ROOT / "helpdesk" / "gunicorn.conf.py"), "helpdesk.wsgi"],
+            {
+                "WEB_BIND": f"127.0.0.1:{self.web_port}",
+                "WEB_WORKERS": str(self.config.web_workers),
+                "WEB_THREADS": str(self.config.web_threads),
+            },
+        )
+        if self.config.asgi_workers:
+            self._spawn(
+                "uvicorn",
+                [
+                    str(BIN / "uvicorn"),
+                    "helpdesk.asgi:application",
+                    "--host=127.0.0.1",
+                    f"--port={self.asgi_port}",
+                    f"--workers={self.config.asgi_workers}",
+                    "--log-level=warning",
+                    "--no-access-log",
+                ],
+                {},
+            )
+        for spec in self.config.workers:
+            self._spawn(
+                f"celery-{spec.name}",
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "helpdesk",
+                    "worker",
+                    f"--hostname={spec.name}@bench",
+                    f"--queues={','.join(spec.queues)}",
+                    f"--pool={spec.pool}",
+                    f"--concurrency={spec.concurrency}",
+                    f"--prefetch-multiplier={spec.prefetch_multiplier}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel=WARNING",
+                ],
+                {},
+            )
+        deadline = time.monotonic() + self.config.startup_timeout
+        self._wait_http(self.web_url, deadline)
+        if self.asgi_url:
+            self._wait_http(self.asgi_url, deadline)
+        self._wait_workers(deadline)
+
+    def stop(self) -> None:
+        for _, process in self._processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _, process in self._processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        # Children a killed leader left behind (prefork pool processes) share its group.
+        for _, process in self._processes:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        self._processes.clear()
+
+    def cleanup(self, *, drop_database: bool = True) -> None:
+        if drop_database:
+            with contextlib.suppress(Exception):
+                database_drop(self.config.database)
+        with contextlib.suppress(Exception):
+            redis.Redis.from_url(self.redis_url).flushdb()
+        shutil.rmtree(self.var_dir, ignore_errors=True)
+
+    # --- helpers -------------------------------------------------------------------------------------
+    def manage(self, *args: str, timeout: float = 120) -> str:
+        completed = subprocess.run(
+            [PYTHON, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if completed.returncode != 0:
+            raise BenchError(f"manage.py {' '.join(args)} failed:\n{completed.stderr[-4000:]}")
+        return completed.stdout
+
+    def django(self, code: str, timeout: float = 120) -> Any:
+        """Run ``code`` in a Django shell of this stack; it must print one JSON document."""
+        return json.loads(self.manage("shell", "--no-imports", "-c", code, timeout=timeout).strip())
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        connection = psycopg2.connect(self.database_url)
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.execute(query, params)
+                return list(cursor.fetchall())
+        finally:
+            connection.close()
+
+    def logs(self, name: str, tail: int = 3000) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
+
+    def process_cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by each started process group, and by this database's backends.
+
+        Backends are counted while connected: persistent connections keep them for the whole run.
+        """
+        ticks = os.sysconf("SC_CLK_TCK")
+        result: dict[str, float] = {}
+        for name, process in self._processes:
+            total = sum(_cpu_seconds(pid, ticks) for pid in _group_pids(process.pid))
+            result[name] = round(total, 2)
+        result["postgres"] = round(sum(_cpu_seconds(pid, ticks) for pid in self._backend_pids()), 2)
+        return result
+
+    def _backend_pids(self) -> list[int]:
+        rows = self.sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (self.config.database,),
+        )
+        return [int(row[0]) for row in rows]
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        log = (self.log_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**self.env(), **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._processes.append((name, process))
+
+    def _check_alive(self) -> None:
+        for name, process in self._processes:
+            if process.poll() is not None:
+                raise BenchError(f"{name} exited with {process.returncode}:\n{self.logs(name)}")
+
+    def _wait_http(self, url: str, deadline: float) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        while time.monotonic() < deadline:
+            self._check_alive()
+            address = (host, int(port))
+            with contextlib.suppress(OSError), socket.create_connection(address, timeout=1) as probe:
+                probe.sendall(b"GET /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                if probe.recv(16).startswith(b"HTTP/1."):
+                    return
+            time.sleep(0.2)
+        raise BenchError(f"{url} did not answer in time")
+
+    def _wait_workers(self, deadline: float) -> None:
+        from celery import Celery
+
+        app = Celery(broker=self.redis_url)
+        expected = {f"{spec.name}@bench" for spec in self.config.workers}
+        try:
+            while time.monotonic() < deadline:
+                self._check_alive()
+                replies = app.control.ping(timeout=1.0) or []
+                answered = {name for reply in replies for name in reply}
+                if expected <= answered:
+                    return
+            raise BenchError(f"Celery workers did not start in time: {sorted(expected)}")
+        finally:
+            app.close()
+
+
+def _cpu_seconds(pid: int, ticks: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _group_pids(leader: int) -> Iterator[int]:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == leader:
+                yield int(entry.name)
+
+
+def write_results(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = RESULTS / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
