@@ -171,7 +171,8 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "sportello"},
+            # Redis pub/sub ignores the database number: installations sharing a server need their own.
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.string("CHANNEL_LAYER_PREFIX", "sportello")},
         }
     }
 
