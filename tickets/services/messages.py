@@ -142,31 +142,39 @@ def message_deliver(*, message_id: int) -> DeliveryOutcome:
         if account is None:
             raise AdapterError("message has no channel", permanent=True)
         result = adapter_for(account.kind).send(account=account, message=message)
-    except AdapterError as error:
-        exhausted = message.attempts >= settings.DELIVERY_MAX_ATTEMPTS
-        if error.permanent or exhausted:
-            reason = str(error) if error.permanent else f"gave up after {message.attempts} attempts: {error}"
-            _delivery_status_set(message, Message.Status.FAILED, reason=reason)
+    except Exception as error:
+        if isinstance(error, AdapterError):
+            reason, permanent = str(error), error.permanent
+        else:
+            # An adapter bug must leave the message neither stuck in "sending" nor retried forever.
+            logger.exception("adapter %s crashed sending message %s", account.kind, message.pk)
+            reason, permanent = f"internal error: {type(error).__name__}", False
+        if permanent or message.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+            final = reason if permanent else f"gave up after {message.attempts} attempts: {reason}"
+            _delivery_status_set(message, Message.Status.FAILED, reason=final)
             return DeliveryOutcome(status=Message.Status.FAILED)
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-            status=Message.Status.QUEUED, failure_reason=str(error), status_changed_at=timezone.now()
-        )
-        return DeliveryOutcome(status=Message.Status.QUEUED, retry_in=backoff_seconds(message.attempts))
-    except Exception as error:  # an adapter bug must not leave the message stuck in "sending"
-        logger.exception(
-            "adapter %s crashed sending message %s", account.kind if account else "-", message.pk
-        )
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-            status=Message.Status.QUEUED,
-            failure_reason=f"internal error: {type(error).__name__}",
-            status_changed_at=timezone.now(),
-        )
+        _delivery_retry_later(message, reason=reason)
         return DeliveryOutcome(status=Message.Status.QUEUED, retry_in=backoff_seconds(message.attempts))
     message.external_id = result.external_id or None
     if result.metadata:
         message.metadata = {**message.metadata, **result.metadata}
     _delivery_status_set(message, Message.Status.SENT)
     return DeliveryOutcome(status=Message.Status.SENT)
+
+
+def _delivery_retry_later(message: Message, *, reason: str) -> None:
+    """Back to the queue after a transient failure; agents see the reason while the retry waits."""
+    with transaction.atomic():
+        ticket = _locked(message.ticket)
+        moved = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=Message.Status.QUEUED, failure_reason=reason, status_changed_at=timezone.now()
+        )
+        if moved:
+            events.ticket_event_record(
+                ticket=ticket,
+                type="message.status",
+                data={"message_id": message.pk, "status": Message.Status.QUEUED, "reason": reason},
+            )
 
 
 def message_status_update(*, message: Message, status: str, reason: str = "") -> None:

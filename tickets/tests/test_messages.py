@@ -124,6 +124,16 @@ def test_transient_failures_back_off_exponentially_then_send(
     assert (reply.status, reply.external_id, reply.attempts) == ("sent", "reply:ok-1", 6)
     keys = {request.header("Idempotency-Key") for request in http_peer.received(CALLBACK)}
     assert keys == {f"sportello-message-{reply.pk}"}
+    # Agents see each failed attempt, and why, while the retry waits.
+    statuses = TicketEvent.objects.filter(ticket=reply.ticket, type="message.status").order_by("seq")
+    assert [(e.payload["status"], e.payload["reason"]) for e in statuses] == [
+        ("queued", "callback answered 500"),
+        ("queued", "callback answered 503"),
+        ("queued", "callback unreachable: ReadTimeout"),
+        ("queued", "callback unreachable: RemoteProtocolError"),
+        ("queued", "callback answered 429"),
+        ("sent", ""),
+    ]
 
 
 @pytest.mark.django_db
@@ -353,3 +363,20 @@ def test_a_channel_without_a_secret_sends_no_signature(alice: User, http_peer: H
     [request] = http_peer.received(CALLBACK)
     assert request.header("X-Sportello-Signature") == ""
     assert request.header("Idempotency-Key") == f"sportello-message-{reply.pk}"
+
+
+@pytest.mark.django_db
+def test_an_adapter_crash_is_retried_then_given_up(
+    alice: User, http_peer: HttpPeer, billing, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+    # A misconfigured channel makes the adapter itself raise, not the provider.
+    broken = make_api_channel(team=billing, callback_url=http_peer.url(CALLBACK), callback_timeout="soon")
+    reply = queued_reply(customer_writes(broken, "in-1"), alice)
+
+    first, second = message_deliver(message_id=reply.pk), message_deliver(message_id=reply.pk)
+
+    assert (first.status, first.retry_in, second.status) == ("queued", 2.0, "failed")
+    reply.refresh_from_db()
+    assert reply.failure_reason == "gave up after 2 attempts: internal error: ValueError"
+    assert http_peer.received() == []
