@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from typing import NamedTuple
 
 from django.db.models import Q
 from django.utils import timezone
@@ -11,6 +13,16 @@ from channels_in.base import IdentityClaim, IdentityKind
 from tickets.models import Contact, ContactIdentity, MergeSuggestion
 
 _PHONE_JUNK = re.compile(r"[\s().\-/]")
+# ``last_seen_at`` is shown to agents to the minute: refreshing it on every message of a busy
+# conversation would add a write per message for nothing anyone can see.
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+class ResolvedContact(NamedTuple):
+    contact: Contact
+    identity: ContactIdentity
+    # True when this transaction created the contact: no other writer can see it before commit.
+    created: bool
 
 
 def normalize_identity(kind: str, value: str) -> str:
@@ -38,9 +50,7 @@ def _normalized(claims: list[IdentityClaim]) -> list[IdentityClaim]:
     return list(seen.values())
 
 
-def contact_resolve(
-    *, sender: IdentityClaim, others: list[IdentityClaim], name: str
-) -> tuple[Contact, ContactIdentity]:
+def contact_resolve(*, sender: IdentityClaim, others: list[IdentityClaim], name: str) -> ResolvedContact:
     """Find or create the contact behind ``sender`` and attach the other identities it claims.
 
     Runs inside the caller's transaction; a concurrent creation surfaces as IntegrityError and the
@@ -57,12 +67,14 @@ def contact_resolve(
     }
     now = timezone.now()
     primary = existing.get((primary_claim.kind, primary_claim.value))
+    created = False
     if primary is not None:
         contact = _live_contact(primary.contact)
     else:
-        contact = _contact_for_verified_claims(other_claims, existing) or Contact.objects.create(
-            name=name[:200]
-        )
+        contact = _contact_for_verified_claims(other_claims, existing)
+        if contact is None:
+            contact = Contact.objects.create(name=name[:200])
+            created = True
         primary = ContactIdentity.objects.create(
             contact=contact,
             kind=primary_claim.kind,
@@ -73,14 +85,17 @@ def contact_resolve(
     for claim in other_claims:
         _attach_claim(contact, claim, existing.get((claim.kind, claim.value)))
     if primary.contact_id == contact.pk:
-        fields = {"last_seen_at": now}
+        fields: dict[str, object] = {}
+        if primary.last_seen_at is None or now - primary.last_seen_at >= LAST_SEEN_GRANULARITY:
+            fields["last_seen_at"] = now
         if primary_claim.verified and not primary.verified:
             fields["verified"] = True
-        ContactIdentity.objects.filter(pk=primary.pk).update(**fields)
+        if fields:
+            ContactIdentity.objects.filter(pk=primary.pk).update(**fields)
     if name and not contact.name:
         contact.name = name[:200]
         Contact.objects.filter(pk=contact.pk, name="").update(name=contact.name)
-    return contact, primary
+    return ResolvedContact(contact, primary, created)
 
 
 def _live_contact(contact: Contact) -> Contact:

@@ -33,25 +33,33 @@ class IngestResult:
     ticket_reopened: bool = False
 
 
-def ingest_inbound_message(*, inbound: InboundMessage) -> IngestResult:
+def ingest_inbound_message(*, inbound: InboundMessage, account: ChannelAccount | None = None) -> IngestResult:
     """File one customer message into its contact's ticket, exactly once.
 
     One transaction: dedupe, contact, ticket, message, audit. A concurrent writer that wins a unique
     constraint makes this attempt roll back and start again, when it finds that writer's rows.
+    ``account`` is the message's channel account when the caller has it loaded already.
     """
+    if account is None or account.pk != inbound.channel_account_id:
+        account = ChannelAccount.objects.get(pk=inbound.channel_account_id)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                return _ingest(inbound)
+                # A message is filed twice only on a re-delivery, and the unique key on
+                # (channel_account, external_id) refuses the second copy anyway: the first attempt
+                # skips the look-up and a refused insert sends the retry through it.
+                return _ingest(inbound, account, look_for_duplicate=attempt > 1)
         except IntegrityError:
             if attempt == _ATTEMPTS:
                 raise
-            logger.info("ingest of %s raced another writer; retrying", inbound.external_id)
+            logger.info(
+                "ingest of %s met a unique key (copy or concurrent writer); retrying", inbound.external_id
+            )
     raise AssertionError("unreachable")
 
 
-def _ingest(inbound: InboundMessage) -> IngestResult:
-    if inbound.external_id:
+def _ingest(inbound: InboundMessage, account: ChannelAccount, *, look_for_duplicate: bool) -> IngestResult:
+    if inbound.external_id and look_for_duplicate:
         duplicate = (
             Message.objects.filter(
                 channel_account_id=inbound.channel_account_id, external_id=inbound.external_id
@@ -62,13 +70,14 @@ def _ingest(inbound: InboundMessage) -> IngestResult:
         if duplicate is not None:
             return IngestResult(message=duplicate, ticket=duplicate.ticket, created=False)
 
-    account = ChannelAccount.objects.select_related("default_team").get(pk=inbound.channel_account_id)
-    contact, identity = contact_resolve(
+    contact, identity, new_contact = contact_resolve(
         sender=inbound.sender, others=inbound.other_identities, name=inbound.sender_name
     )
-    # One writer per contact decides "join, reopen or create": the partial unique constraint backs it.
-    Contact.objects.select_for_update().filter(pk=contact.pk).first()
-    ticket, created, reopened = _ticket_for(inbound, account, contact)
+    if new_contact:
+        # Nobody else can see a contact before this transaction commits: it has no ticket yet.
+        ticket, created, reopened = _ticket_create(inbound, account, contact, previous=None), True, False
+    else:
+        ticket, created, reopened = _ticket_for(inbound, account, contact)
     now = timezone.now()
     sent_at = inbound.sent_at or now
     message = Message.objects.create(
@@ -136,9 +145,14 @@ def _ticket_for(
     inbound: InboundMessage, account: ChannelAccount, contact: Contact
 ) -> tuple[Ticket, bool, bool]:
     """The contact's open ticket, else a reopened recent one, else a new (follow-up) ticket."""
-    open_ticket = (
-        Ticket.objects.select_for_update().filter(contact=contact, status__in=Ticket.OPEN_STATUSES).first()
-    )
+    # Most messages join an open ticket, and its row lock alone orders them (and their ``seq``).
+    open_ticket = _open_ticket(contact)
+    if open_ticket is not None:
+        return open_ticket, False, False
+    # One writer per contact decides "reopen or create": the partial unique constraint backs it. A writer
+    # we waited for may have just opened a ticket, so look again once the lock is ours.
+    Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    open_ticket = _open_ticket(contact)
     if open_ticket is not None:
         return open_ticket, False, False
     previous = _referenced_ticket(inbound, contact) or (
@@ -158,15 +172,24 @@ def _ticket_for(
         previous.reopened_count += 1
         previous.save(update_fields=["status", "solved_at", "reopened_count"])
         return previous, False, True
-    ticket = Ticket.objects.create(
+    return _ticket_create(inbound, account, contact, previous=previous), True, False
+
+
+def _open_ticket(contact: Contact) -> Ticket | None:
+    return Ticket.objects.select_for_update().filter(contact=contact, status__in=Ticket.OPEN_STATUSES).first()
+
+
+def _ticket_create(
+    inbound: InboundMessage, account: ChannelAccount, contact: Contact, *, previous: Ticket | None
+) -> Ticket:
+    return Ticket.objects.create(
         contact=contact,
         subject=(inbound.subject or _subject_from_text(inbound.text))[:300],
         origin_channel=account,
-        team=account.default_team,
+        team_id=account.default_team_id,
         follow_up_of=previous,
         language=contact.language,
     )
-    return ticket, True, False
 
 
 def _referenced_ticket(inbound: InboundMessage, contact: Contact) -> Ticket | None:
