@@ -33,8 +33,11 @@ def test_the_demo_is_what_the_docs_promise() -> None:
     summary = demo.demo_seed()
 
     assert summary.conversations_added == len(CONVERSATIONS) == 20
-    assert Ticket.objects.count() == 20
-    assert Contact.objects.count() == len(CUSTOMERS) == 10
+    channel = ChannelAccount.objects.get(key=demo.API_CHANNEL_KEY)
+    # Channels may add their own demo parts; these assertions are about the API channel's conversations.
+    tickets = Ticket.objects.filter(origin_channel=channel)
+    assert tickets.count() == 20
+    assert Contact.objects.filter(tickets__in=tickets).distinct().count() == len(CUSTOMERS) == 10
     assert set(Team.objects.values_list("name", flat=True)) == {"Amministrazione", "Assistenza tecnica"}
     roles = Counter(AgentProfile.objects.values_list("role", flat=True))
     assert roles == {AgentProfile.Role.AGENT: 4, AgentProfile.Role.SUPERVISOR: 1}
@@ -44,19 +47,25 @@ def test_the_demo_is_what_the_docs_promise() -> None:
     supervisor = User.objects.get(username=demo.SUPERVISOR_USERNAME)
     assert supervisor.check_password(demo.DEMO_PASSWORD) and supervisor.is_staff
     assert Token.objects.get(user=supervisor).key == demo.SUPERVISOR_API_TOKEN
-    channel = ChannelAccount.objects.get(key=demo.API_CHANNEL_KEY)
     assert channel.config["token"] == demo.API_CHANNEL_TOKEN
 
-    statuses = Counter(Ticket.objects.values_list("status", flat=True))
-    assert set(statuses) == {"new", "open", "pending", "on_hold", "solved", "closed"}
-    assert set(Ticket.objects.values_list("priority", flat=True)) == {1, 2, 3, 4}
-    assert Ticket.objects.filter(follow_up_of__isnull=False).count() == 10
-    assert Ticket.objects.filter(tags__isnull=False).distinct().count() == 20
-    directions = Counter(Message.objects.values_list("direction", flat=True))
+    assert set(tickets.values_list("status", flat=True)) == {
+        "new",
+        "open",
+        "pending",
+        "on_hold",
+        "solved",
+        "closed",
+    }
+    assert set(tickets.values_list("priority", flat=True)) == {1, 2, 3, 4}
+    assert tickets.filter(follow_up_of__isnull=False).count() == 10
+    assert tickets.filter(tags__isnull=False).distinct().count() == 20
+    messages = Message.objects.filter(ticket__in=tickets)
+    directions = Counter(messages.values_list("direction", flat=True))
     assert directions["note"] >= 5 and directions["outbound"] >= 15 and directions["inbound"] >= 25
     # Replies wait for the server to deliver them; the seeding process sends nothing itself.
-    assert set(Message.objects.filter(direction="outbound").values_list("status", flat=True)) == {"queued"}
-    texts = " ".join(Message.objects.values_list("text", flat=True))
+    assert set(messages.filter(direction="outbound").values_list("status", flat=True)) == {"queued"}
+    texts = " ".join(messages.values_list("text", flat=True))
     assert "Buongiorno" in texts and "Hi" in texts
 
 
@@ -83,7 +92,7 @@ def test_the_demo_token_reads_the_tickets_through_the_rest_api(client: Client) -
     )
 
     assert response.status_code == 200, response.content
-    assert len(response.json()["results"]) == 20
+    assert len(response.json()["results"]) == Ticket.objects.count() >= 20
 
 
 @pytest.mark.django_db
