@@ -112,7 +112,9 @@ def tasks_deferred() -> Iterator[None]:
 
     In embedded mode nothing consumes this process's memory broker, so the work stays pending in
     the database until the server re-queues it; with Redis the workers pick it up at once. Tasks
-    are sent on commit, so the transactions that send them must end inside this block.
+    are sent on commit, so the transactions that send them must end inside this block. Use it only
+    for work the database records as pending (inbound events, outbound messages): other tasks sent
+    here are lost in embedded mode.
     """
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = False

@@ -6,8 +6,9 @@ Seeding is idempotent: each conversation is keyed by its first message's id and 
 present, and people, teams and the channel are only created when missing.
 
 A channel adds its own demo part with a module ``channels_in/<kind>/demo.py`` defining
-``demo_seed(context: DemoContext) -> None`` (idempotent too) and, optionally, ``LINKS``: a list
-of ``(label, path)`` pairs that ``manage.py serve`` prints with the other addresses.
+``demo_seed(context: DemoContext) -> None`` (idempotent too; it runs with tasks deferred, so its
+replies are delivered by the server) and, optionally, ``LINKS``: a list of ``(label, path)`` pairs
+that ``manage.py serve`` prints with the other addresses.
 """
 
 from __future__ import annotations
@@ -82,21 +83,20 @@ class DemoSummary:
 
 def demo_seed() -> DemoSummary:
     """Create whatever part of the demo is missing; running it again changes nothing."""
-    # Replies are delivered by the server, not by this process: their rows wait in the database
-    # as ``queued`` until the running server's re-queue hands them to its worker.
-    with tasks_deferred():
-        context = _people_and_channel()
-        summary = DemoSummary()
-        for conversation in CONVERSATIONS:
-            if _conversation_seed(context, conversation):
-                summary.conversations_added += 1
-            else:
-                summary.conversations_present += 1
-        for name, module in channel_demo_modules().items():
-            seed = getattr(module, "demo_seed", None)
-            if seed is not None:
+    context = _people_and_channel()
+    summary = DemoSummary()
+    for conversation in CONVERSATIONS:
+        if _conversation_seed(context, conversation):
+            summary.conversations_added += 1
+        else:
+            summary.conversations_present += 1
+    for name, module in channel_demo_modules().items():
+        seed = getattr(module, "demo_seed", None)
+        if seed is not None:
+            # Channel parts send their replies the same way: the server delivers them.
+            with tasks_deferred():
                 seed(context)
-                summary.channel_parts.append(name)
+            summary.channel_parts.append(name)
     return summary
 
 
@@ -234,7 +234,10 @@ def _conversation_seed(context: DemoContext, conversation: Conversation) -> bool
             raise ValueError(f"demo conversation {conversation.key} must start with a customer message")
         author = context.agents.get(step.agent, context.supervisor)
         if step.kind == "reply":
-            message_send_reply(ticket=ticket, author=author, text=step.text)
+            # Delivered by the server, not by this process: the reply waits in the database as
+            # ``queued`` until the running server's re-queue hands it to its worker.
+            with tasks_deferred():
+                message_send_reply(ticket=ticket, author=author, text=step.text)
         else:
             note_add(ticket=ticket, author=author, text=step.text)
     assert ticket is not None
