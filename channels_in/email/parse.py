@@ -104,8 +104,13 @@ class ParsedEmail:
 
 def clean_text(value: str) -> str:
     """Text safe to store: undecodable bytes re-read, NULs and control characters dropped."""
-    if any("\udc80" <= char <= "\udcff" for char in value):
-        raw = value.encode("utf-8", "surrogateescape")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes the parser could not decode
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # surrogates that never were bytes: nothing to recover
+            return _CONTROL.sub("", value.encode("utf-8", "replace").decode("utf-8"))
         try:
             value = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -292,15 +297,47 @@ def _walk(part: Message, found: _Walk, depth: int) -> None:
     )
 
 
+def _flatten(msg: Message, out: list[str]) -> None:
+    """The parsed message written back as it arrived: headers unfolded by nobody, bodies untouched.
+
+    The generator's ``as_bytes`` re-folds every header, which costs more than parsing the mail did.
+    """
+    for name, value in msg.raw_items():
+        out.append(f"{name}: {value}\r\n")
+    out.append("\r\n")
+    payload = msg.get_payload()
+    if not isinstance(payload, list):
+        out.append(payload if isinstance(payload, str) else "")
+        return
+    boundary = msg.get_boundary()
+    if boundary is None:  # message/rfc822 and friends: one enclosed message, no boundary
+        for inner in payload:
+            if isinstance(inner, Message):
+                _flatten(inner, out)
+        return
+    if msg.preamble:
+        out.append(msg.preamble + "\r\n")
+    for inner in payload:
+        out.append(f"--{boundary}\r\n")
+        if isinstance(inner, Message):
+            _flatten(inner, out)
+        out.append("\r\n")
+    out.append(f"--{boundary}--\r\n")
+    if msg.epilogue:
+        out.append(msg.epilogue)
+
+
 def _part_bytes(part: Message) -> bytes:
     if _content_type(part) == "message/rfc822" or part.is_multipart():
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
         if isinstance(inner, Message):
+            out: list[str] = []
+            _flatten(inner, out)
             try:
-                return inner.as_bytes()
-            except Exception:
-                return str(inner).encode("utf-8", "replace")
+                return "".join(out).encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:
+                return "".join(out).encode("utf-8", "replace")
     try:
         content = part.get_payload(decode=True)
     except Exception:

@@ -12,8 +12,9 @@ from mailparser_reply.constants import MAIL_LANGUAGES
 # Italian first: most of our customers write Italian; English is always added by the parser.
 DEFAULT_LANGUAGES = ("it", "en", "de", "fr", "es")
 _QUOTED_LINE = re.compile(r"^\s*>")
-# Very long bodies are pasted logs or newsletters: splitting them costs time and finds nothing.
-_SPLIT_LIMIT = 200_000
+# A reply sits at the top: past this many characters only pasted logs and long histories remain, and
+# the splitter's regular expressions would spend their time there.
+_SPLIT_LIMIT = 16_000
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,10 @@ def reply_split(text: str, *, languages: tuple[str, ...] = DEFAULT_LANGUAGES) ->
     if not text.strip():
         return ReplySplit(reply="", body="", signature="", quoted="")
     if len(text) > _SPLIT_LIMIT:
-        return ReplySplit(reply=text.strip(), body=text.strip(), signature="", quoted="")
+        head = reply_split(text[:_SPLIT_LIMIT], languages=languages)
+        if not head.quoted:
+            return ReplySplit(reply=text.strip(), body=text.strip(), signature="", quoted="")
+        return ReplySplit(head.reply, head.body, head.signature, head.quoted + text[_SPLIT_LIMIT:])
     message = _parser(languages).read(text)
     if not message.replies:
         return ReplySplit(reply=text.strip(), body=text.strip(), signature="", quoted="")
