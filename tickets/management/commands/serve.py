@@ -10,6 +10,7 @@ import uvicorn
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connection
 
 from helpdesk import embedded
 
@@ -26,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info"])
 
     def handle(self, *args: Any, host: str, port: int, log_level: str, **options: Any) -> None:
+        # Like runserver: say so if the schema is behind, instead of failing on the first request.
+        self.check_migrations()
         listener = _listen(host, port)
         from helpdesk.asgi import application
 
@@ -53,7 +56,7 @@ class Command(BaseCommand):
         host = f"[{address}]" if ":" in address else address
         base = f"http://{host}:{port}"
         mode = (
-            "embedded mode: SQLite or DATABASE_URL, in-process tasks and timers"
+            f"embedded mode: {connection.vendor}, in-process tasks and timers"
             if settings.EMBEDDED
             else "scaled mode: tasks go to the Celery workers"
         )
@@ -64,7 +67,10 @@ class Command(BaseCommand):
             f"  API docs         {base}/api/docs/",
         ]
         lines += [f"  {label:<16} {base}{path}" for label, path in demo.demo_links()]
-        context = demo.demo_context()
+        try:
+            context = demo.demo_context()
+        except DatabaseError:
+            context = None  # no tables yet: check_migrations has already said what to run
         if context is not None:
             agents = ", ".join(sorted(context.agents))
             lines += [
