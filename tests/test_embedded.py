@@ -35,7 +35,7 @@ from tickets.services.messages import message_send_reply
 ROOT = Path(__file__).resolve().parent.parent
 # The server's re-queue treats work as abandoned after this long: long enough that a retry the
 # worker scheduled with a countdown (2 s after a first failure) clearly comes first.
-STALE_SECONDS = 5
+STALE_SECONDS = 8
 
 
 def _free_port() -> int:
