@@ -83,7 +83,7 @@ def _html_body(message: Message) -> str:
 def _connection(config: MailboxConfig) -> BaseEmailBackend:
     smtp = config.smtp
     if smtp is None:
-        return get_connection(fail_silently=False)
+        return get_connection(config.email_backend or None, fail_silently=False)
     return get_connection(
         "django.core.mail.backends.smtp.EmailBackend",
         fail_silently=False,

@@ -71,8 +71,10 @@ class MailboxConfig(BaseModel):
     # Further addresses that are ours (aliases, the no-reply sender): mail from them is never a customer.
     own_addresses: list[str] = Field(default_factory=list)
     imap: ImapConfig | None = None
-    # Without it, mail goes out through Django's EMAIL_BACKEND (SMTP or any Anymail ESP).
+    # Without it, mail goes out through ``email_backend`` if set (any Django backend, e.g. an Anymail
+    # ESP's "anymail.backends.mailgun.EmailBackend"), else through the EMAIL_BACKEND setting.
     smtp: SmtpConfig | None = None
+    email_backend: str = ""
     inbound_token: str = Field(default="", repr=False)
     acknowledge: bool = False
     acknowledge_response_time: str = ""

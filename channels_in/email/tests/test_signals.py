@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import time
 from typing import Any
 
 import pytest
@@ -22,28 +25,49 @@ AUTH = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"esp:hook-secret").de
 @pytest.fixture(autouse=True)
 def _anymail(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
-    settings.ANYMAIL = {"WEBHOOK_SECRET": "esp:hook-secret"}
+    settings.ANYMAIL = {
+        "WEBHOOK_SECRET": "esp:hook-secret",
+        "MAILGUN_WEBHOOK_SIGNING_KEY": "mailgun-signing-key",
+    }
 
 
-def test_sendgrid_raw_mime_reaches_the_addressed_mailbox(
+def _mailgun_signed(fields: dict[str, str]) -> dict[str, str]:
+    timestamp, token = str(int(time.time())), "a" * 50
+    signature = hmac.new(b"mailgun-signing-key", f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {**fields, "timestamp": timestamp, "token": token, "signature": signature}
+
+
+def test_mailgun_raw_mime_reaches_the_addressed_mailbox(
     client: Client, mailbox: ChannelAccount, django_capture_on_commit_callbacks: Any
 ) -> None:
     sales = make_mailbox(key="sales", address="sales@example.com")
-    raw = mail(to="Vendite <sales@example.com>", message_id="<sg-1@example.com>")
+    raw = mail(to="Vendite <sales@example.com>", message_id="<mg-1@example.com>")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            "/api/v1/inbound/email/anymail/sendgrid/inbound/", {"email": raw.decode()}, **AUTH
+            "/api/v1/inbound/email/anymail/mailgun/inbound_mime/",
+            _mailgun_signed({"body-mime": raw.decode(), "recipient": "sales@example.com"}),
+            **AUTH,
         )
 
     assert response.status_code == 200
     event = InboundEvent.objects.get()
     assert event.channel_account == sales
-    assert event.provider_event_id == "mail:sg-1@example.com"
-    assert event.headers["x-sportello-source"] == "anymail:SendGrid"
+    assert event.provider_event_id == "mail:mg-1@example.com"
+    assert event.headers["x-sportello-source"] == "anymail:Mailgun"
     message = Message.objects.get()
     assert message.channel_account == sales
     assert message.identity.value == "maria@example.com"
+
+
+def test_mailgun_with_a_wrong_signature_stores_nothing(client: Client, mailbox: ChannelAccount) -> None:
+    fields = _mailgun_signed({"body-mime": mail().decode()})
+    fields["signature"] = "0" * 64
+
+    response = client.post("/api/v1/inbound/email/anymail/mailgun/inbound_mime/", fields, **AUTH)
+
+    assert response.status_code in (400, 403)
+    assert not InboundEvent.objects.exists()
 
 
 def test_postmark_json_is_filed_like_any_mail(
@@ -86,7 +110,11 @@ def test_postmark_json_is_filed_like_any_mail(
 
 
 def test_webhook_without_the_secret_stores_nothing(client: Client, mailbox: ChannelAccount) -> None:
-    response = client.post("/api/v1/inbound/email/anymail/sendgrid/inbound/", {"email": mail().decode()})
+    response = client.post(
+        "/api/v1/inbound/email/anymail/postmark/inbound/",
+        json.dumps({"Subject": "x"}),
+        content_type="application/json",
+    )
 
     assert response.status_code in (400, 401, 403)
     assert not InboundEvent.objects.exists()

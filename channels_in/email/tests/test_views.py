@@ -95,7 +95,7 @@ def test_unknown_mailbox_is_404(client: Client, mailbox: ChannelAccount) -> None
 
 
 def test_50_mb_mail_is_refused_with_the_reason(client: Client, mailbox: ChannelAccount) -> None:
-    huge = mail(attachments=[("video.bin", "application/octet-stream", b"x" * (50 * 1024 * 1024))])
+    huge = mail() + b"x" * (50 * 1024 * 1024)
 
     response = post(client, mailbox, huge)
 
