@@ -42,6 +42,8 @@ RATE_PER_SECOND = 5.0
 RATE_BURST = 20.0
 FLOOD_LIMIT = 60
 RECENT_KEYS = 1024
+READ_ATTEMPTS = 20
+READ_RETRY_SECONDS = 0.25
 _MESSAGE_KINDS = {"message.created", MESSAGE_SENT}
 
 
@@ -94,6 +96,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         self.recent: OrderedDict[str, None] = OrderedDict()
         self.bucket = _Bucket()
         self.refused = 0
+        self.read_task: asyncio.Future[None] | None = None
         await self.accept()
         key = str(self.scope["url_route"]["kwargs"].get("channel_key", ""))
         self.channel = await database_sync_to_async(_channel)(key)
@@ -111,6 +114,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         timer = getattr(self, "auth_timer", None)
         if timer is not None:
             timer.cancel()
+        if getattr(self, "read_task", None) is not None:
+            self.read_task.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             self.group = ""
@@ -232,9 +237,22 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         up_to = frame.get("up_to")
         if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
             raise FrameError("bad_field", '"up_to" must be a message id.')
-        await database_sync_to_async(intake.visitor_messages_read)(
-            account=self.channel.account, visitor_id=self.visitor.visitor_id, up_to=up_to
-        )
+        if self.read_task is not None:
+            self.read_task.cancel()
+        self.read_task = asyncio.ensure_future(self._read(up_to))
+
+    async def _read(self, up_to: int) -> None:
+        assert self.channel is not None
+        for _ in range(READ_ATTEMPTS):
+            if self.visitor is None:
+                return
+            in_flight = await database_sync_to_async(intake.visitor_messages_read)(
+                account=self.channel.account, visitor_id=self.visitor.visitor_id, up_to=up_to
+            )
+            if not in_flight:
+                return
+            # The visitor saw a reply whose delivery is being recorded right now.
+            await asyncio.sleep(READ_RETRY_SECONDS)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self._send({"type": "pong", "at": timezone.now().isoformat()})
@@ -261,6 +279,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 account=self.channel.account, visitor_id=self.visitor.visitor_id, message_ids=[message_id]
             )
             for row in rows:
+                if kind == MESSAGE_SENT and row["status"] in {"queued", "sending"}:
+                    # The adapter has handed it over; the database records that a moment later.
+                    row["status"] = "sent"
                 await self._send({"type": "message", "message": row, "seq": event.get("seq")})
         elif kind == "typing":
             await self._send({"type": "typing", "state": bool(event.get("state"))})

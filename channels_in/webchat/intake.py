@@ -146,19 +146,19 @@ def visitor_message_record(
 
 
 def visitor_messages_read(*, account: ChannelAccount, visitor_id: str, up_to: int) -> int:
-    """The visitor has seen the replies up to ``up_to``: mark them read for the agents."""
+    """The visitor has seen the replies up to ``up_to``: mark the delivered ones read for the agents.
+
+    Returns how many of those replies are still on their way out (queued or sending): the caller marks
+    them once their delivery is recorded, so "read" never lands before "sent".
+    """
     identity = ContactIdentity.objects.filter(kind=IdentityKind.WEBCHAT, value=visitor_id).first()
     if identity is None:
         return 0
-    unread = Message.objects.filter(
-        identity=identity,
-        channel_account=account,
-        direction=Message.Direction.OUTBOUND,
-        status__in=[Message.Status.SENT, Message.Status.DELIVERED],
-        pk__lte=up_to,
-    ).select_related("ticket")
-    count = 0
-    for message in unread[:100]:
+    replies = Message.objects.filter(
+        identity=identity, channel_account=account, direction=Message.Direction.OUTBOUND, pk__lte=up_to
+    )
+    for message in replies.filter(status__in=[Message.Status.SENT, Message.Status.DELIVERED]).select_related(
+        "ticket"
+    )[:100]:
         message_status_update(message=message, status=Message.Status.READ)
-        count += 1
-    return count
+    return replies.filter(status__in=[Message.Status.QUEUED, Message.Status.SENDING]).count()

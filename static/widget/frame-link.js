@@ -35,7 +35,8 @@
     this.hooks = hooks;
     this.store = new Store(cfg.key);
     this.token = this.store.get("token", "");
-    this.marks = this.store.get("marks", {});
+    // Marks live as long as the messages on screen: a fresh page asks for the whole history.
+    this.marks = {};
     this.outbox = this.store.get("outbox", []);
     this.files = {};
     this.socket = null;
@@ -78,7 +79,6 @@
       self.store.set("visitor", data.visitor_id);
       if (changed) {
         self.marks = {};
-        self.store.set("marks", {});
         self.hooks.reset(data);
         if (self.socket) self.socket.close();
       }
@@ -165,7 +165,6 @@
       var message = frame.message;
       if (frame.seq && message.ticket_id && (this.marks[message.ticket_id] || 0) < frame.seq) {
         this.marks[message.ticket_id] = frame.seq;
-        this.store.set("marks", this.marks);
       }
       this.hooks.messages([message]);
     } else if (frame.type === "ack") {
@@ -183,7 +182,6 @@
   Link.prototype.mergeMarks = function (marks) {
     var self = this;
     Object.keys(marks || {}).forEach(function (k) { self.marks[k] = Math.max(self.marks[k] || 0, marks[k]); });
-    this.store.set("marks", this.marks);
   };
 
   Link.prototype.ping = function () {

@@ -242,15 +242,19 @@
   function markRead() {
     if (!isOpen || document.hidden) return;
     var top = 0;
+    var deliverable = 0;
     Object.keys(messages).forEach(function (k) {
       var m = messages[k];
-      if (m.direction === "out" && m.id > top) top = m.id;
+      if (m.direction !== "out") return;
+      if (m.id > top) top = m.id;
+      // Only a reply that has left the help desk can be marked read there.
+      if ((m.status === "sent" || m.status === "delivered") && m.id > deliverable) deliverable = m.id;
     });
     if (top > readUpTo) {
       readUpTo = top;
       link.store.set("read", top);
-      link.read(top);
     }
+    if (deliverable) link.read(deliverable);
     renderBadge();
   }
 
