@@ -184,3 +184,14 @@ def test_idle_wakes_up_when_mail_arrives(imap: ImapServer) -> None:
     assert result.recorded == 1
     assert time.monotonic() - started < 10
     assert Ticket.objects.get().subject == "In tempo reale"
+
+
+def test_idle_command_files_waiting_mail(imap: ImapServer) -> None:
+    from django.core.management import call_command
+
+    imap_mailbox(imap)
+    imap.deliver(USER, PASSWORD, mail(subject="Dal comando"))
+
+    call_command("email_idle", "--once", "--timeout", "5")
+
+    assert Ticket.objects.get().subject == "Dal comando"

@@ -116,3 +116,26 @@ def test_mail_without_sender_is_stored_failed_with_reason_and_replayable(
     assert event.state == InboundEvent.State.FAILED
     assert "no sender address" in event.error
     assert not Ticket.objects.exists()
+
+
+def test_failed_mail_can_be_processed_again_once_the_cause_is_fixed(
+    billing: Any,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    from channels_in.email.tests.conftest import make_mailbox
+    from channels_in.email.tests.helpers import receive
+    from channels_in.inbound import inbound_event_replay
+
+    broken = make_mailbox(team=billing, address="not an address")
+    event = receive(broken, mail(), django_capture_on_commit_callbacks)
+    assert event.state == InboundEvent.State.FAILED
+    assert "address" in event.error
+
+    broken.config["address"] = "support@example.com"
+    broken.save(update_fields=["config"])
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_event_replay(event=event)
+
+    event.refresh_from_db()
+    assert event.state == InboundEvent.State.DONE
+    assert Message.objects.get().channel_account == broken
