@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from channels_in.inbound import inbound_event_replay
-from channels_in.models import ChannelAccount, InboundEvent
+from channels_in.models import ChannelAccount, InboundEvent, MailboxCursor
 
 
 @admin.register(ChannelAccount)
@@ -52,3 +52,18 @@ class InboundEventAdmin(admin.ModelAdmin):
             inbound_event_replay(event=event)
             count += 1
         self.message_user(request, f"{count} event(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(MailboxCursor)
+class MailboxCursorAdmin(admin.ModelAdmin):
+    """Where each mailbox's IMAP poller stands, next to its health (errors, back-off)."""
+
+    list_display = ["channel_account", "folder", "uidvalidity", "last_uid", "updated_at", "imap_status"]
+    readonly_fields = ["channel_account", "folder", "uidvalidity", "last_uid", "lease_until", "updated_at"]
+
+    @admin.display(description="IMAP health")
+    def imap_status(self, cursor: MailboxCursor) -> str:
+        health = (cursor.channel_account.health or {}).get("imap") or {}
+        if health.get("status") == "error":
+            return f"error x{health.get('failures', 0)}: {health.get('last_error', '')}"[:120]
+        return str(health.get("status", "not polled yet"))
