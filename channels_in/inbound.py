@@ -46,12 +46,7 @@ def inbound_event_record(
     """Store the raw event durably and queue its processing; a re-delivery finds the first row."""
     from channels_in import tasks
 
-    if provider_event_id:
-        existing = InboundEvent.objects.filter(
-            channel_account=account, provider_event_id=provider_event_id
-        ).first()
-        if existing is not None:
-            return Recorded(existing, created=False)
+    # Re-deliveries are the exception: the unique key refuses one, and only then is the first row read.
     try:
         with transaction.atomic():
             event = InboundEvent.objects.create(
