@@ -268,5 +268,5 @@ def integrator_reply(request: HttpRequest) -> JsonResponse:
         message_id = int(reply["message_id"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "not a reply"}, status=400)
-    logger.info("demo integrator received reply %s on ticket %s", message_id, reply.get("ticket_id"))
+    logger.debug("demo integrator received reply %s on ticket %s", message_id, reply.get("ticket_id"))
     return JsonResponse({"id": f"demo-reply-{message_id}"})
