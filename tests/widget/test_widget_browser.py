@@ -166,6 +166,7 @@ def test_a_visitor_chats_with_an_agent_live_and_reload_restores_it(  # type: ign
         [hostile, "<b>Buongiorno!</b> <script>top.pwned=3</script>"]
     )
     assert page.js_errors == []
+    agent_page.context.close()
 
 
 def test_a_crash_and_restart_mid_conversation_loses_and_duplicates_nothing(  # type: ignore[no-untyped-def]
