@@ -41,6 +41,8 @@ RATE_BURST = 30.0
 FLOOD_LIMIT = 100
 # Events remembered per socket to deliver an event that reaches it through several groups once.
 RECENT_KEYS = 4096
+# Seconds a frame may take to leave; longer means the socket is closing or its client stalled.
+SEND_TIMEOUT = 2.0
 # Ticket events re-read from the database in one go when closing a gap.
 FILL_BATCH = 500
 # Events whose ticket may have left the agent's sight.
@@ -149,6 +151,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
+        """Leave every group and give up presence and collision leases; safe to call twice."""
         agent = self.agent
         if agent is None:
             return
@@ -180,6 +186,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if not self.bucket.take():
             self.refused += 1
             if self.refused >= FLOOD_LIMIT:
+                # Released now: frames still queued behind this one must not keep the agent present.
+                await self._release()
                 await self.close(code=CLOSE_FLOODING)
             elif self.refused == 1 or self.refused % 10 == 0:
                 await self._error("rate_limited", "Too many frames; slow down.")
@@ -310,7 +318,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
                 # can be lost; the database has every event, in order.
                 await self._fill(ticket_id, upto=seq - 1)
             self.marks[ticket_id] = max(self.marks.get(ticket_id, 0), seq)
-        await self.send(text_data=message["text"])
+        await self._write(message["text"])
         if message["kind"] in _VISIBILITY_EVENTS and ticket_id in self.marks and not self.agent.sees_all:
             visible = await database_sync_to_async(_still_visible)(self.scope["user"], ticket_id)
             if not visible:
@@ -325,7 +333,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             if not rows:
                 return
             for _, text in rows:
-                await self.send(text_data=text)
+                await self._write(text)
             self.marks[ticket_id] = rows[-1][0]
 
     async def _leave(self, agent: _Agent, ticket_id: int) -> None:
@@ -337,7 +345,22 @@ class AgentConsumer(AsyncWebsocketConsumer):
         )
 
     async def _send(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+        await self._write(json.dumps(frame, separators=(",", ":")))
+
+    async def _write(self, text: str) -> None:
+        """Send one frame; a socket that cannot take it (closed, closing, stalled) is let go at once.
+
+        Otherwise the agent would look present, and still in the ticket, until the lease expired.
+        """
+        if self.agent is None:
+            return
+        try:
+            await asyncio.wait_for(self.send(text_data=text), SEND_TIMEOUT)
+        except (TimeoutError, OSError) as error:
+            # OSError: the server reports the client gone mid-send, and then never delivers the
+            # disconnect to this consumer, so this is the last chance to release what it holds.
+            logger.info("agent socket %s lost (%s); releasing it", self.channel_name, type(error).__name__)
+            await self._release()
 
     async def _error(self, code: str, message: str, *, ref: Any = None) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message}

@@ -176,6 +176,10 @@ else:
         }
     }
 
+# How long a live socket counts after its web process last vouched for it: a crashed process's agents
+# turn offline within this time.
+LIVE_LEASE_SECONDS = env.integer("LIVE_LEASE_SECONDS", 45, minimum=2)
+
 # --- background work -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None

@@ -27,9 +27,9 @@ from tickets.models import AgentProfile
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 45.0
-# How often a web process renews its sockets' leases and sweeps expired ones.
-RENEW_SECONDS = 10.0
+LEASE_SECONDS = float(settings.LIVE_LEASE_SECONDS)
+# How often a web process renews its sockets' leases and sweeps expired ones: a few times per lease.
+RENEW_SECONDS = max(LEASE_SECONDS / 4.5, 0.5)
 
 Presence = AgentProfile.Presence
 
