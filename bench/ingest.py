@@ -25,9 +25,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, Python puts bench/ first on the path, where a module name like ``email`` would hide
+# the standard library's: the project root takes its place.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent)] + [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
 
-from bench.common import (
+from bench.common import (  # noqa: E402
     PYTHON,
     BenchError,
     PgbenchResult,
