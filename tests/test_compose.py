@@ -136,3 +136,14 @@ def test_files_the_image_needs_are_in_the_repository() -> None:
     assert (ROOT / "helpdesk" / "gunicorn.conf.py").is_file()
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", "var", ".git"} <= set(ignored)
+
+
+def test_the_imap_idle_process_is_optional() -> None:
+    result = compose("--format", "json", COMPOSE_PROFILES="email-idle", **REQUIRED)
+    assert result.returncode == 0, result.stderr
+    idle = json.loads(result.stdout)["services"]["email-idle"]
+
+    assert idle["command"] == ["python", "manage.py", "email_idle"]
+    assert idle["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert idle["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert idle["environment"]["REDIS_URL"] == "redis://redis:6379/0"
