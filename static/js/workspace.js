@@ -29,6 +29,36 @@
     if (row && !event.target.closest("a, button, input, select")) window.location.href = row.dataset.href;
   });
 
+  // --- the ticket screen remembers the list it was opened from, for j/k and "back" ---------------
+  var LIST_KEY = "sportello.list";
+  var conversation = document.querySelector("[data-ticket-id]");
+
+  function rememberList() {
+    var ids = rows().map(function (row) { return row.dataset.ticketRow; });
+    try {
+      sessionStorage.setItem(LIST_KEY, JSON.stringify({ url: location.pathname + location.search, ids: ids }));
+    } catch (e) { /* storage disabled: j/k on the ticket screen simply do nothing */ }
+  }
+
+  function rememberedList() {
+    try { return JSON.parse(sessionStorage.getItem(LIST_KEY) || "null"); } catch (e) { return null; }
+  }
+
+  function neighbour(step) {
+    var list = rememberedList();
+    if (!list || !conversation) return;
+    var index = list.ids.indexOf(conversation.dataset.ticketId);
+    var next = index < 0 ? undefined : list.ids[index + step];
+    if (next) window.location.href = "/tickets/" + encodeURIComponent(next) + "/";
+  }
+
+  if (document.querySelector("[data-live-list]")) rememberList();
+  if (conversation) {
+    var list = rememberedList();
+    var back = document.querySelector("a.back");
+    if (list && back && list.ids.indexOf(conversation.dataset.ticketId) >= 0) back.href = list.url;
+  }
+
   // --- help overlay -------------------------------------------------------------------------------
   function help() { return document.getElementById("shortcuts-help"); }
   function toggleHelp(show) {
@@ -123,8 +153,11 @@
       if (search) { search.focus(); search.select(); event.preventDefault(); }
       return;
     }
-    if (key === "j") { select(selectedIndex() + 1); return; }
-    if (key === "k") { select(selectedIndex() < 0 ? 0 : selectedIndex() - 1); return; }
+    if (key === "j") { if (conversation) neighbour(1); else select(selectedIndex() + 1); return; }
+    if (key === "k") {
+      if (conversation) neighbour(-1); else select(selectedIndex() < 0 ? 0 : selectedIndex() - 1);
+      return;
+    }
     if (key === "Enter" || key === "o") {
       var all = rows(), index = selectedIndex();
       if (index >= 0) window.location.href = all[index].dataset.href;

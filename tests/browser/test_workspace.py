@@ -87,6 +87,13 @@ def test_inbox_counts_search_and_keyboard_navigation(
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/tickets/{first.pk}/")
+    # On the ticket screen j/k walk the list it was opened from; "Inbox" leads back to that list.
+    page.keyboard.press("k")
+    page.wait_for_url(f"**/tickets/{second.pk}/")
+    page.keyboard.press("k")  # already the first: stays
+    page.keyboard.press("j")
+    page.wait_for_url(f"**/tickets/{first.pk}/")
+    assert page.get_attribute("a.back", "href") == "/inbox/unassigned/"
 
     page.keyboard.press("/")
     page.keyboard.type("rimborso")

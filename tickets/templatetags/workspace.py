@@ -110,3 +110,12 @@ def channel_icon(kind: str | None) -> SafeString:
         kind,
         CHANNEL_ICONS.get(kind, "•"),
     )
+
+
+# Raster formats only: an SVG can carry script, and is offered as a download instead of shown.
+PREVIEWABLE = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+@register.filter
+def previewable(content_type: str) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() in PREVIEWABLE

@@ -224,3 +224,26 @@ def test_placeholders_leave_unknown_ones_alone(alice: User, api_channel: Channel
     assert placeholders_fill("{{ contact.first_name }}|{{ ticket.secret }}", ticket=ticket, agent=alice) == (
         "|{{ ticket.secret }}"
     )
+
+
+@pytest.mark.django_db
+def test_attachments_are_listed_and_only_raster_images_previewed(
+    signed_alice: Client,
+    api_channel: ChannelAccount,
+    settings,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from django.core.files.base import ContentFile
+
+    from tickets.models import Attachment
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    ticket = customer_writes(api_channel, "see attached")
+    message = ticket.messages.get()
+    for name, kind in (("photo.png", "image/png"), ("logo.svg", "image/svg+xml")):
+        attachment = Attachment(message=message, filename=name, content_type=kind, size=3, sha256=name * 2)
+        attachment.file.save(name, ContentFile(b"abc"), save=True)
+
+    page = signed_alice.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert page.count('class="preview"') == 1
+    assert 'alt="photo.png"' in page and "logo.svg</a>" in page
