@@ -131,12 +131,12 @@ def message_id_of(raw: bytes) -> str:
 _REGISTRY_LIMIT = 4096
 
 
-def _raw_header(msg: Message, name: str) -> str | None:
-    wanted = name.lower()
+def header_map(msg: Message) -> dict[str, str]:
+    """Each header's first raw value, by lower-cased name (one pass instead of one per look-up)."""
+    heads: dict[str, str] = {}
     for key, value in msg.raw_items():
-        if key.lower() == wanted:
-            return value if isinstance(value, str) else str(value)
-    return None
+        heads.setdefault(key.lower(), value if isinstance(value, str) else str(value))
+    return heads
 
 
 def _decode_words(value: str) -> str:
@@ -146,12 +146,14 @@ def _decode_words(value: str) -> str:
         return value
 
 
-def _header(msg: Message, name: str) -> str:
-    raw = _raw_header(msg, name)
+def _header(heads: dict[str, str], name: str) -> str:
+    raw = heads.get(name.lower())
     if raw is None:
         return ""
     raw = clean_text(raw)
-    if len(raw) <= _REGISTRY_LIMIT:
+    if raw.isascii() and "=?" not in raw:
+        text = raw  # nothing encoded: the registry would return it unchanged
+    elif len(raw) <= _REGISTRY_LIMIT:
         try:
             text = str(policy.default.header_factory(name, raw))
         except Exception:
@@ -161,11 +163,15 @@ def _header(msg: Message, name: str) -> str:
     return clean_text(" ".join(text.split()))
 
 
-def _addresses(msg: Message, name: str) -> list[Address]:
-    raw = _raw_header(msg, name)
+def _addresses(heads: dict[str, str], name: str) -> list[Address]:
+    raw = heads.get(name.lower())
     if not raw:
         return []
     raw = clean_text(raw)[:_REGISTRY_LIMIT]
+    if raw.isascii() and "=?" not in raw:
+        # Nothing encoded: the plain address-list parser reads it the same, at a fraction of the cost.
+        plain = [Address(" ".join(n.split())[:200], a.strip()) for n, a in getaddresses([raw])]
+        return [item for item in plain if "@" in item.email and len(item.email) <= 320]
     try:
         header = policy.default.header_factory(name, raw)
         found = [
@@ -190,8 +196,8 @@ def _message_ids(value: str) -> list[str]:
     return [item for item in found if item][:100]
 
 
-def _date(msg: Message) -> datetime | None:
-    raw = _raw_header(msg, "Date")
+def _date(heads: dict[str, str]) -> datetime | None:
+    raw = heads.get("date")
     if not raw:
         return None
     try:
@@ -276,7 +282,8 @@ def _walk(part: Message, found: _Walk, depth: int) -> None:
     except Exception:
         disposition = None
     filename = _filename(part)
-    content_id = _MSGID.sub(r"\1", _header(part, "Content-ID")).strip("<> ")[:300]
+    raw_id = part.get("Content-ID")
+    content_id = clean_text(str(raw_id)).strip().strip("<> ")[:300] if raw_id else ""
     is_body = disposition != "attachment" and not filename
     if is_body and content_type == "text/plain":
         found.texts.append(part_text(part))
@@ -380,30 +387,31 @@ def email_parse(raw: bytes, *, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -
         text = html_to_text(raw_html)
     split = reply_split(text, languages=languages)
 
-    message_id = _MSGID.search(_header(msg, "Message-ID"))
-    senders = _addresses(msg, "From") or _addresses(msg, "Sender")
-    headers = {name: _header(msg, name) for name in noise.HEADERS_READ}
-    subject = _header(msg, "Subject")
+    heads = header_map(msg)
+    message_id = _MSGID.search(_header(heads, "Message-ID"))
+    senders = _addresses(heads, "From") or _addresses(heads, "Sender")
+    headers = {name: _header(heads, name) for name in noise.HEADERS_READ}
+    subject = _header(heads, "Subject")
     return ParsedEmail(
         message_id=message_id.group(1) if message_id else "sha256:" + hashlib.sha256(raw).hexdigest(),
         sender=senders[0] if senders else None,
-        reply_to=_addresses(msg, "Reply-To"),
-        to=_addresses(msg, "To"),
-        cc=_addresses(msg, "Cc"),
+        reply_to=_addresses(heads, "Reply-To"),
+        to=_addresses(heads, "To"),
+        cc=_addresses(heads, "Cc"),
         delivered_to=[
             item.email.lower()
             for name in ("Delivered-To", "X-Original-To", "Envelope-To")
-            for item in _addresses(msg, name)
+            for item in _addresses(heads, name)
         ],
         subject=subject,
-        date=_date(msg),
+        date=_date(heads),
         text=text,
         html=html,
         reply_text=split.reply,
         reply_body=split.body,
         signature=split.signature,
-        in_reply_to=_message_ids(_header(msg, "In-Reply-To")),
-        references=_message_ids(_header(msg, "References")),
+        in_reply_to=_message_ids(_header(heads, "In-Reply-To")),
+        references=_message_ids(_header(heads, "References")),
         attachments=found.attachments,
         automatic=noise.automatic_reason(headers, subject, senders[0].email if senders else ""),
         bounce=noise.bounce_of(msg, found.reports, headers, subject, senders[0].email if senders else ""),
