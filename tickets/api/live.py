@@ -14,6 +14,9 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +31,24 @@ MAX_LIMIT = 500
 FEED_GRACE = timedelta(seconds=10)
 
 
+# One class for both pages: the schema has one component per serializer class.
+_EVENTS = inline_serializer(
+    "LiveEvent",
+    {
+        "type": serializers.CharField(),
+        "ticket_id": serializers.IntegerField(),
+        "seq": serializers.IntegerField(),
+        "at": serializers.DateTimeField(),
+        "actor_id": serializers.IntegerField(allow_null=True),
+        "data": serializers.DictField(help_text="Depends on type: see docs/events.md."),
+    },
+    many=True,
+)
+
+
+_LIMIT = OpenApiParameter("limit", OpenApiTypes.INT, description=f"At most {MAX_LIMIT} (the default).")
+
+
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit", str(MAX_LIMIT))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
@@ -38,6 +59,27 @@ def _limit(request: Request) -> int:
 class TicketEventsView(APIView):
     """A ticket's events after ``after_seq``, in ``seq`` order."""
 
+    @extend_schema(
+        tags=["live"],
+        summary="A ticket's events after a sequence number",
+        description="Exact catch-up for one ticket: events are numbered 1, 2, 3... without gaps.",
+        parameters=[
+            OpenApiParameter("after_seq", OpenApiTypes.INT, description="The last seq the client has."),
+            _LIMIT,
+        ],
+        responses={
+            200: inline_serializer(
+                "TicketEventsPage",
+                {
+                    "ticket_id": serializers.IntegerField(),
+                    "seq": serializers.IntegerField(help_text="The ticket's current seq."),
+                    "events": _EVENTS,
+                    "has_more": serializers.BooleanField(),
+                },
+            ),
+            404: OpenApiTypes.OBJECT,
+        },
+    )
     def get(self, request: Request, ticket_id: int) -> Response:
         raw = request.query_params.get("after_seq", "0")
         if not raw.isdigit():
@@ -72,6 +114,32 @@ def _parse_cursor(raw: str) -> tuple[datetime, int]:
 class AgentFeedView(APIView):
     """Events of every ticket the agent may see, oldest first, for an inbox that was asleep."""
 
+    @extend_schema(
+        tags=["live"],
+        summary="Inbox catch-up: events since a time",
+        description=(
+            "Re-reads a short grace period before `since`; drop events you have by (ticket_id, seq). "
+            "Follow `cursor` and `until` while `has_more`, then keep `next_since`."
+        ),
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Time of the last read."),
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From the previous page."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="From the previous page."),
+            _LIMIT,
+        ],
+        responses={
+            200: inline_serializer(
+                "LiveFeedPage",
+                {
+                    "events": _EVENTS,
+                    "has_more": serializers.BooleanField(),
+                    "until": serializers.DateTimeField(),
+                    "cursor": serializers.CharField(required=False),
+                    "next_since": serializers.DateTimeField(required=False),
+                },
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         limit = _limit(request)
         visible = Ticket.objects.filter(visible_tickets_q(request.user)).values("pk")
