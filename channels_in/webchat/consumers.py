@@ -128,10 +128,12 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             return
         if not self.bucket.take():
             self.refused += 1
+            refused_id = _client_id_of(text_data)
             if self.refused >= FLOOD_LIMIT:
                 await self.close(code=CLOSE_FLOODING)
-            elif self.refused == 1 or self.refused % 10 == 0:
-                await self._error("rate_limited", "Too many frames; slow down.")
+            elif refused_id or self.refused == 1 or self.refused % 10 == 0:
+                # A refused message is named, so the widget shows it as not sent, with a retry.
+                await self._error("rate_limited", "Too many messages; slow down.", client_id=refused_id)
             return
         client_id = ""
         try:
@@ -310,6 +312,17 @@ def _parse(text_data: str | None) -> dict[str, Any]:
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("bad_frame", 'A frame is a JSON object with a string "type".')
     return frame
+
+
+def _client_id_of(text_data: str | None) -> str:
+    if not text_data or len(text_data) > MAX_FRAME_CHARS:
+        return ""
+    try:
+        frame = json.loads(text_data)
+    except ValueError:
+        return ""
+    value = frame.get("client_id") if isinstance(frame, dict) else None
+    return value if client_id_valid(value) else ""
 
 
 def _marks(frame: dict[str, Any]) -> dict[int, int]:

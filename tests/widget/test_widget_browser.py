@@ -178,6 +178,8 @@ def test_a_crash_and_restart_mid_conversation_loses_and_duplicates_nothing(  # t
     send(chat, "before the crash")
     expect(chat.locator(".msg.mine .status").last).to_have_text("Sent", timeout=SLOW_MS)
     ticket_id = filed("before the crash").ticket_id
+    # The help desk's own copy is on screen (not just the acknowledgement of the typed one).
+    expect(chat.locator(".msg.mine:not(.pending)")).to_have_count(1, timeout=SLOW_MS)
 
     running.kill()
     expect(chat.locator(".connection")).to_have_attribute("data-state", re.compile("offline|connecting"))
