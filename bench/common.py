@@ -38,6 +38,9 @@ PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
 REDIS_HOST_PORT = os.environ.get("BENCH_REDIS", "127.0.0.1:6379")
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_REDIS_LOCK = "sportello-bench:stack"
+# Longer than any run; a crashed run's lock expires by itself (or: redis-cli -n <db> del <key>).
+_REDIS_LOCK_SECONDS = 3 * 3600
 
 
 class BenchError(RuntimeError):
@@ -153,7 +156,9 @@ class WorkerSpec:
 
 @dataclass
 class StackConfig:
-    database: str = "sportello_bench_run"
+    # Each benchmark names its own database and Redis database: two stacks sharing either would drop,
+    # flush or consume each other's work. A Redis lock makes a second stack on the same one fail fast.
+    database: str = field(default_factory=lambda: f"sportello_bench_{os.getpid()}")
     redis_db: int = 4
     web_workers: int = 2
     web_threads: int = 4
@@ -184,6 +189,7 @@ class Stack:
         self.log_dir = self.var_dir / "logs"
         self.log_dir.mkdir()
         self._processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._redis_locked = False
 
     # --- environment ---------------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
@@ -225,8 +231,8 @@ class Stack:
         self.stop()
 
     def start(self) -> None:
+        self._lock_redis()
         database_recreate(self.config.database)
-        redis.Redis.from_url(self.redis_url).flushdb()
         self.manage("migrate", "--noinput", timeout=300)
         self._spawn(
             "gunicorn",
@@ -300,9 +306,20 @@ class Stack:
         if drop_database:
             with contextlib.suppress(Exception):
                 database_drop(self.config.database)
-        with contextlib.suppress(Exception):
-            redis.Redis.from_url(self.redis_url).flushdb()
+        if self._redis_locked:
+            with contextlib.suppress(Exception):
+                redis.Redis.from_url(self.redis_url).flushdb()
         shutil.rmtree(self.var_dir, ignore_errors=True)
+
+    def _lock_redis(self) -> None:
+        client = redis.Redis.from_url(self.redis_url)
+        holder = f"pid {os.getpid()}, database {self.config.database}"
+        if not client.set(_REDIS_LOCK, holder, nx=True, ex=_REDIS_LOCK_SECONDS):
+            other = (client.get(_REDIS_LOCK) or b"?").decode()
+            raise BenchError(f"Redis database {self.config.redis_db} is in use by another stack ({other})")
+        client.flushdb()
+        client.set(_REDIS_LOCK, holder, ex=_REDIS_LOCK_SECONDS)
+        self._redis_locked = True
 
     # --- helpers -------------------------------------------------------------------------------------
     def manage(self, *args: str, timeout: float = 120) -> str:
