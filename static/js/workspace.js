@@ -126,6 +126,47 @@
     if (event.target.matches && event.target.matches("#composer textarea")) showHint(event.target);
   });
 
+  // --- drafts: kept in this browser per ticket until the server has accepted them ------------------
+  function draftKey() { return conversation ? "sportello.draft." + conversation.dataset.ticketId : null; }
+
+  function draftSave(submitted) {
+    var form = composer(), key = draftKey();
+    if (!form || !key) return;
+    var text = form.querySelector("textarea").value;
+    var mode = form.dataset.mode || "reply";
+    try {
+      if (text.trim()) localStorage.setItem(key, JSON.stringify({ text: text, mode: mode, submitted: !!submitted }));
+      else localStorage.removeItem(key);
+    } catch (e) { /* storage full or disabled: nothing is lost but the autosave */ }
+  }
+
+  function draftRestore() {
+    var form = composer(), key = draftKey();
+    if (!form || !key) return;
+    var draft;
+    try { draft = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { draft = null; }
+    if (!draft) return;
+    // A submitted draft comes back only if the server refused it (the page then shows an error).
+    if (draft.submitted && !document.querySelector(".flash-error")) { localStorage.removeItem(key); return; }
+    var box = form.querySelector("textarea");
+    if (box.value.trim()) return;
+    box.value = draft.text;
+    var radio = form.querySelector('input[name="mode"][value="' + draft.mode + '"]');
+    if (radio) { radio.checked = true; form.dataset.mode = draft.mode; }
+    draftSave(false);
+  }
+
+  var draftTimer = null;
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches || !event.target.matches("#composer textarea")) return;
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(function () { draftSave(false); }, 300);
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target.id === "composer") { clearTimeout(draftTimer); draftSave(true); }
+  });
+  draftRestore();
+
   // --- shortcuts ------------------------------------------------------------------------------------
   function submitForm(id) {
     var form = document.getElementById(id);

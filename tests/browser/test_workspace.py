@@ -243,3 +243,37 @@ def test_forbidden_ticket_is_not_found(
     assert page.locator("[data-ticket-row]").count() == 0
     page.goto(f"/inbox/team/{tech.pk}/")
     assert "Billing secret" not in page.content()
+
+
+def test_draft_survives_a_reload_until_it_is_sent(
+    page_as: Any, alice: User, api_channel: ChannelAccount
+) -> None:
+    ticket = customer_writes(api_channel, "hello")
+    page = page_as(alice)
+    page.goto(f"/tickets/{ticket.pk}/")
+    page.keyboard.press("n")
+    page.keyboard.type("Half a note")
+    page.wait_for_timeout(500)  # autosave is debounced
+    page.reload()
+    assert page.input_value("[data-testid=composer-text]") == "Half a note"
+    assert page.locator("#composer").get_attribute("data-mode") == "note"
+    # Accepted by the server: the draft is gone, also after a reload.
+    page.click("[data-testid=send]")
+    page.locator(".msg-note", has_text="Half a note").wait_for()
+    assert page.input_value("[data-testid=composer-text]") == ""
+    page.reload()
+    assert page.input_value("[data-testid=composer-text]") == ""
+
+
+def test_merge_this_ticket_into_another(page_as: Any, alice: User, api_channel: ChannelAccount) -> None:
+    target = customer_writes(api_channel, "Primo", sender="a")
+    source = customer_writes(api_channel, "Doppione", sender="b")
+    page = page_as(alice)
+    page.goto(f"/tickets/{source.pk}/")
+    page.click(".more-actions summary")
+    page.fill("[data-testid=merge-target]", str(target.pk))
+    page.click("form:has([data-testid=merge-target]) button")
+    page.wait_for_url(f"**/tickets/{target.pk}/")
+    page.locator("#timeline .msg", has_text="Doppione").wait_for()
+    source.refresh_from_db()
+    assert source.merged_into_id == target.pk

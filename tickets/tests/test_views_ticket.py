@@ -6,11 +6,22 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
 from tests.fixtures.http_peer import HttpPeer, Reply
 from tests.fixtures.personas import make_api_channel
-from tickets.models import AgentProfile, CannedResponse, Message, Team, Ticket, TicketEvent
+from tickets.models import (
+    AgentProfile,
+    CannedResponse,
+    Contact,
+    MergeSuggestion,
+    Message,
+    Team,
+    Ticket,
+    TicketEvent,
+)
+from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import note_add
 from tickets.services.tickets import ticket_update
 from tickets.templatetags.workspace import sanitize_html, split_quoted
@@ -247,3 +258,66 @@ def test_attachments_are_listed_and_only_raster_images_previewed(
     page = signed_alice.get(f"/tickets/{ticket.pk}/").content.decode()
     assert page.count('class="preview"') == 1
     assert 'alt="photo.png"' in page and "logo.svg</a>" in page
+
+
+@pytest.mark.django_db
+def test_agent_cannot_assign_outside_the_team(
+    signed_alice: Client, alice: User, carla: User, api_channel: ChannelAccount
+) -> None:
+    ticket = customer_writes(api_channel, "hello")
+    response = signed_alice.post(
+        f"/tickets/{ticket.pk}/action/",
+        {"seq": ticket.seq, "action": "assign", "assignee": carla.pk},
+        follow=True,
+    )
+    assert Ticket.objects.get(pk=ticket.pk).assignee is None
+    assert "only to themselves or a member of its team" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_merge_ticket_into_another_visible_one_only(
+    signed_alice: Client, alice: User, api_channel: ChannelAccount, tech: Team
+) -> None:
+    target = customer_writes(api_channel, "first", sender="a")
+    source = customer_writes(api_channel, "second", sender="b")
+    hidden = customer_writes(make_api_channel(team=tech), "tech", sender="c")
+
+    response = signed_alice.post(f"/tickets/{source.pk}/merge/", {"target": hidden.pk}, follow=True)
+    assert f"No ticket #{hidden.pk} among the ones you can see." in response.content.decode()
+    assert Ticket.objects.get(pk=source.pk).merged_into_id is None
+
+    response = signed_alice.post(f"/tickets/{source.pk}/merge/", {"target": target.pk})
+    assert response["Location"] == f"/tickets/{target.pk}/"
+    source.refresh_from_db()
+    assert source.merged_into_id == target.pk and source.status == Ticket.Status.CLOSED
+    page = signed_alice.get(f"/tickets/{target.pk}/").content.decode()
+    assert "second" in page  # the merged ticket's messages join the target's timeline
+    assert f"Alice Rossi merged ticket #{source.pk} into this one" in page
+
+
+@pytest.mark.django_db
+def test_merge_a_suggested_duplicate_contact(
+    signed_alice: Client, alice: User, api_channel: ChannelAccount
+) -> None:
+    untrusted = make_api_channel(team=api_channel.default_team)
+    mine = customer_writes(api_channel, "from the app", sender="a", email="anna@example.com")
+    # The same address, unverified, from another channel: a suggestion, not an automatic merge.
+    other = ingest_inbound_message(
+        inbound=InboundMessage(
+            channel_account_id=untrusted.pk,
+            external_id="dup-1",
+            sender=IdentityClaim(IdentityKind.API, f"{untrusted.pk}:x", verified=True),
+            sender_name="Anna",
+            other_identities=[IdentityClaim(IdentityKind.EMAIL, "anna@example.com", verified=False)],
+            text="from the site",
+        )
+    ).ticket
+    suggestion = MergeSuggestion.objects.get()
+    shown_on = mine if suggestion.contact_id == mine.contact_id else other
+    page = signed_alice.get(f"/tickets/{shown_on.pk}/").content.decode()
+    assert 'data-testid="merge-suggestions"' in page
+
+    signed_alice.post(f"/tickets/{shown_on.pk}/merge-contact/{suggestion.pk}/")
+    duplicate = Contact.objects.get(pk=suggestion.candidate_id)
+    assert duplicate.merged_into_id == shown_on.contact_id
+    assert Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, contact_id=shown_on.contact_id).count() == 1

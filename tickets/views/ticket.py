@@ -11,9 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import PermissionDenied as RuleRefused
 
 from channels_in.models import ChannelAccount
-from tickets.models import AgentProfile, ContactIdentity, Message, Team, Ticket
+from tickets.api.permissions import assignment_check
+from tickets.models import AgentProfile, ContactIdentity, MergeSuggestion, Message, Team, Ticket
 from tickets.selectors import (
     canned_responses_visible,
     message_get,
@@ -89,6 +91,11 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "statuses": Ticket.Status.choices,
         "priorities": Ticket.Priority.choices,
         "tag_text": ", ".join(tag.name for tag in ticket.tags.all()),
+        "merge_suggestions": list(
+            MergeSuggestion.objects.filter(contact_id=ticket.contact_id, dismissed_at__isnull=True)
+            .select_related("candidate")
+            .order_by("-created_at", "-id")[:5]
+        ),
         # For "Anna is viewing / replying": the live layer names agents by id only.
         "agent_names": {
             str(profile.user_id): profile.user.get_full_name() or profile.user.get_username()
@@ -153,6 +160,11 @@ def _changes_from(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         agent = get_user_model().objects.filter(pk=user_id, is_active=True, agent__isnull=False).first()
         if agent is None:
             raise ValidationError(_("No such agent."))
+        try:
+            # The API's rule, so both doors agree: yourself, or a member of the ticket's team.
+            assignment_check(actor=request.user, ticket=ticket, team=ticket.team, assignee=agent)
+        except RuleRefused as refused:
+            raise ValidationError(str(refused.detail)) from refused
         return {"assignee": agent}
     if action == "team":
         team_id = int_or_none(request.POST.get("team"))

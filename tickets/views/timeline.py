@@ -71,6 +71,15 @@ def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]
             **names,
             "tags": ", ".join(data.get("to") or []) or _("none"),
         }
+    if kind == "ticket.merged":
+        return _("%(actor)s merged this ticket into #%(other)s") % {**names, "other": data.get("into")}
+    if kind == "ticket.merged_in":
+        return _("%(actor)s merged ticket #%(other)s into this one") % {**names, "other": data.get("from")}
+    if kind == "ticket.unmerged":
+        other = data.get("from") or data.get("ticket_id")
+        return _("%(actor)s took ticket #%(other)s back out of the merge") % {**names, "other": other}
+    if kind == "ticket.contact_changed":
+        return _("%(actor)s merged the customer's contacts") % names
     return kind
 
 

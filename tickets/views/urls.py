@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from tickets.views import account, inbox, ticket
+from tickets.views import account, inbox, merge, ticket
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", account.login, name="login"),
@@ -21,6 +21,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("tickets/<int:ticket_id>/actions/", ticket.ticket_actions_partial, name="ticket_actions"),
     path("tickets/<int:ticket_id>/reply/", ticket.ticket_reply, name="ticket_reply"),
     path("tickets/<int:ticket_id>/action/", ticket.ticket_action, name="ticket_action"),
+    path("tickets/<int:ticket_id>/merge/", merge.ticket_merge_view, name="ticket_merge"),
+    path(
+        "tickets/<int:ticket_id>/merge-contact/<int:suggestion_id>/",
+        merge.contact_merge_view,
+        name="contact_merge",
+    ),
     path(
         "tickets/<int:ticket_id>/messages/<int:message_id>/retry/",
         ticket.message_retry_view,
