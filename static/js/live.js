@@ -223,6 +223,19 @@
 
   // "Replying" for the collision warning: on while the composer holds text.
   var replying = false;
+  // "Typing" reaches the customer (web chat shows it): only while writing a reply, never a note.
+  var TYPING_IDLE_MS = 3000;
+  var typing = false;
+  var typingTimer = null;
+
+  function setTyping(state) {
+    clearTimeout(typingTimer);
+    if (state) typingTimer = setTimeout(function () { setTyping(false); }, TYPING_IDLE_MS);
+    if (state === typing) return;
+    typing = state;
+    send({ type: "typing", ticket_id: Number(conversation.dataset.ticketId), state: state });
+  }
+
   document.addEventListener("input", function (event) {
     if (!conversation || !event.target.matches("#composer textarea")) return;
     var now = event.target.value.trim() !== "";
@@ -230,6 +243,14 @@
       replying = now;
       send({ type: "replying", ticket_id: Number(conversation.dataset.ticketId), state: now });
     }
+    var form = document.getElementById("composer");
+    setTyping(now && form && form.dataset.mode !== "note");
+  });
+  document.addEventListener("change", function (event) {
+    if (conversation && event.target.name === "mode" && event.target.value === "note") setTyping(false);
+  });
+  document.addEventListener("submit", function (event) {
+    if (conversation && event.target.id === "composer") setTyping(false);
   });
 
   document.addEventListener("click", function (event) {

@@ -80,3 +80,48 @@ def test_ticket_screen_follows_notes_messages_and_other_viewers(
     ticket_update(ticket=ticket, actor=bob, status="pending")
     page.wait_for_selector("[data-testid=ticket-status] >> text=Pending")
     assert page.js_errors == []
+
+
+def test_typing_is_announced_for_replies_and_never_for_notes(
+    page_as: Any, chromium: Any, live_server_url: str, alice: User, bob: User, api_channel: ChannelAccount
+) -> None:
+    import json
+
+    from tests.fixtures.browser import session_cookie_for
+
+    ticket = customer_writes(api_channel, "Ciao")
+    other = chromium.new_context(base_url=live_server_url)
+    try:
+        other.add_cookies([session_cookie_for(bob, live_server_url)])
+        bobs_page = other.new_page()
+        heard: list[dict[str, Any]] = []
+        bobs_page.on(
+            "websocket",
+            lambda socket: socket.on("framereceived", lambda frame: heard.append(json.loads(frame))),
+        )
+        bobs_page.goto(f"/tickets/{ticket.pk}/")
+        live(bobs_page, "subscribed")
+
+        page = page_as(alice)
+        page.goto(f"/tickets/{ticket.pk}/")
+        live(page, "subscribed")
+
+        def typing_frames() -> list[dict[str, Any]]:
+            return [frame for frame in heard if frame.get("type") == "typing"]
+
+        page.keyboard.press("n")
+        page.keyboard.type("nota privata")
+        page.wait_for_timeout(700)
+        assert typing_frames() == []
+
+        page.fill("[data-testid=composer-text]", "")
+        page.keyboard.press("Escape")
+        page.keyboard.press("r")
+        page.keyboard.type("Arrivo")
+        page.wait_for_timeout(700)
+        frames = typing_frames()
+        assert frames and frames[0]["agent_id"] == alice.pk and frames[0]["state"] is True
+        page.wait_for_timeout(3500)  # idle: typing stops by itself
+        assert typing_frames()[-1]["state"] is False
+    finally:
+        other.close()
