@@ -299,6 +299,16 @@ class AgentConsumer(AsyncWebsocketConsumer):
 
     # --- events from the channel layer -----------------------------------------------------------------
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # The base dispatch hops to the database thread before every message to recycle connections;
+        # a live event needs no database (a gap fill goes through database_sync_to_async, which
+        # recycles them itself), and that hop, shared by every socket of the process, would cap
+        # fan-out at a few hundred frames a second.
+        if message["type"] == "live.event":
+            await self.live_event(message)
+        else:
+            await super().dispatch(message)
+
     async def live_event(self, message: dict[str, Any]) -> None:
         if self.agent is None:
             return
@@ -355,7 +365,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if self.agent is None:
             return
         try:
-            await asyncio.wait_for(self.send(text_data=text), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await self.send(text_data=text)
         except (TimeoutError, OSError) as error:
             # OSError: the server reports the client gone mid-send, and then never delivers the
             # disconnect to this consumer, so this is the last chance to release what it holds.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from channels_in.models import ChannelAccount
-from tests.live.conftest import LiveStack, Socket, open_socket, run, session_cookie
+from tests.live.conftest import LiveStack, Socket, open_socket, run, session_cookie, start_stack
 from tickets.models import AgentProfile, Team, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -327,3 +328,36 @@ def test_bad_frames_get_errors_and_a_flood_is_cut_off(live_stack: LiveStack, ali
         "bad_frame",
     ]
     assert close_code == 4429
+
+
+def test_a_crashed_web_process_leaves_no_ghost_presence(
+    redis_url: str, alice: User, sam: User, tmp_path: Any
+) -> None:
+    stack = start_stack("scaled", redis_url=redis_url, log_dir=tmp_path, lease_seconds=3)
+    cookies = session_cookie(alice), session_cookie(sam)
+    try:
+
+        async def scenario() -> tuple[dict[str, Any], float]:
+            supervisor = await open_socket(stack, cookies[1], index=0)
+            agent = await open_socket(stack, cookies[0], index=1)
+            await supervisor.until(lambda f: f["type"] == "presence.changed" and f["agent_id"] == alice.pk)
+            stack.processes[1].kill()
+            killed_at = asyncio.get_running_loop().time()
+            gone = await supervisor.until(
+                lambda f: f["type"] == "presence.changed" and f["agent_id"] == alice.pk, timeout=15
+            )
+            waited = asyncio.get_running_loop().time() - killed_at
+            await supervisor.close()
+            del agent
+            return gone, waited
+
+        gone, waited = run(scenario())
+        assert gone["presence"] == "offline"
+        # The lease (3 s here, 45 s by default) plus one sweep period, not a socket timeout.
+        assert waited < 8
+        deadline = time.monotonic() + 10
+        while AgentProfile.objects.exclude(presence="offline").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert AgentProfile.objects.get(user=alice).presence == "offline"
+    finally:
+        stack.stop()
