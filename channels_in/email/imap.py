@@ -30,7 +30,8 @@ BATCH = 200
 LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=1)
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
-_FAILURES = (OSError, imaplib.IMAP4.error, ssl.SSLError, MailboxConfigError, EOFError)
+# A server answering nonsense (ValueError while reading its answer) is its failure, not the poller's.
+_FAILURES = (OSError, imaplib.IMAP4.error, ssl.SSLError, ValueError, EOFError)
 
 
 class MailboxError(Exception):
