@@ -235,3 +235,28 @@ def test_token_from_plus_address() -> None:
     parsed = email_parse(mail(to="Support <support+0f0f0f0f0f@example.com>", subject="no tag here"))
 
     assert parsed.ticket_token == "0f0f0f0f0f"
+
+
+@pytest.mark.parametrize(
+    "path", sorted((CORPUS / "talon" / "html_replies").glob("*.html")), ids=lambda path: path.stem
+)
+def test_talon_html_replies_keep_only_the_new_text(path: Path) -> None:
+    parsed = email_parse(mail(text="", html=path.read_text(errors="replace")))
+
+    # Every client's reply says "Hi. I am fine." (mail.ru and Yandex sign it) above the quote.
+    assert parsed.reply_body.startswith("Hi. I am fine.")
+    assert "wrote" not in parsed.reply_text.lower()
+
+
+@pytest.mark.parametrize(
+    ("name", "reply"),
+    [
+        ("gmail_reply.html", "foo\n\nbar"),
+        ("apple_reply.html", "Foo\n\nBar"),
+        ("ios_mail_reply_unescaped_address.html", "Sounds good, I'll be there at 2."),
+    ],
+)
+def test_quotequail_html_replies(name: str, reply: str) -> None:
+    parsed = email_parse(mail(text="", html=(CORPUS / "quotequail" / name).read_text()))
+
+    assert parsed.reply_body == reply
