@@ -150,7 +150,7 @@ def reply_send(*, account: ChannelAccount, config: MailboxConfig, message: Messa
         raise AdapterError("the mail backend accepted nothing")
     esp_id = getattr(getattr(mail, "anymail_status", None), "message_id", None)
     metadata = {"email": {"message_id": message_id, "to": mail.to, "subject": mail.subject}}
-    if esp_id:
+    if esp_id is not None:
         metadata["email"]["esp_message_id"] = str(esp_id)
     return SendResult(external_id=message_id, metadata=metadata)
 

@@ -137,3 +137,23 @@ def test_django_email_backend_is_used_without_mailbox_smtp(
     assert reply.status == Message.Status.SENT
     [sent] = mailoutbox
     assert sent.extra_headers["Message-ID"] == f"<{reply.external_id}>"
+
+
+def test_any_anymail_esp_backend_works_by_configuration(
+    billing: Any, alice: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core import mail as django_mail
+
+    mailbox = make_mailbox(team=billing, email_backend="anymail.backends.test.EmailBackend")
+    receive(mailbox, mail(), django_capture_on_commit_callbacks)
+    django_mail.outbox = []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = message_send_reply(ticket=Message.objects.get().ticket, author=alice, text="Via ESP")
+
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.SENT
+    [sent] = django_mail.outbox
+    assert sent.anymail_status.status == {"sent"}
+    assert reply.metadata["email"]["esp_message_id"] == str(sent.anymail_status.message_id)
+    assert sent.extra_headers["Message-ID"] == f"<{reply.external_id}>"
