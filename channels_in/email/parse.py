@@ -413,7 +413,9 @@ def email_parse(raw: bytes, *, languages: tuple[str, ...] = DEFAULT_LANGUAGES) -
         in_reply_to=_message_ids(_header(heads, "In-Reply-To")),
         references=_message_ids(_header(heads, "References")),
         attachments=found.attachments,
-        automatic=noise.automatic_reason(headers, subject, senders[0].email if senders else ""),
+        automatic=noise.automatic_reason(headers, subject, senders[0].email if senders else "")
+        # Delivery and read reports (RFC 3462) are machines' mail whatever their headers say.
+        or ("report" if _content_type(msg) == "multipart/report" else ""),
         bounce=noise.bounce_of(msg, found.reports, headers, subject, senders[0].email if senders else ""),
         remote_images=remote_image_count(raw_html) if raw_html else 0,
         defects=found.defects,

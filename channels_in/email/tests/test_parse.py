@@ -260,3 +260,10 @@ def test_quotequail_html_replies(name: str, reply: str) -> None:
     parsed = email_parse(mail(text="", html=(CORPUS / "quotequail" / name).read_text()))
 
     assert parsed.reply_body == reply
+
+
+def test_read_receipt_is_automatic_but_not_a_bounce() -> None:
+    parsed = email_parse(corpus("flanker/disposition-notification.eml"))
+
+    assert parsed.bounce is None
+    assert parsed.automatic
