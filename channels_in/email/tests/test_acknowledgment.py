@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 
 from channels_in.email.tests.conftest import make_mailbox
-from channels_in.email.tests.helpers import receive
 from channels_in.email.tests.mails import corpus, delivery_report, mail
+from channels_in.email.tests.receiving import receive
 from channels_in.models import ChannelAccount
 from tickets.models import Message, Ticket
 from tickets.services.tickets import ticket_update

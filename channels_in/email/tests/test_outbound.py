@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from channels_in.email.tests.conftest import make_mailbox
-from channels_in.email.tests.helpers import receive
 from channels_in.email.tests.mails import mail
+from channels_in.email.tests.receiving import receive
 from channels_in.models import ChannelAccount
 from tests.fixtures.mailservers import SmtpServer
 from tickets.models import Message

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from channels_in.email.tests.helpers import receive
 from channels_in.email.tests.mails import corpus, delivery_report, mail
+from channels_in.email.tests.receiving import receive
 from channels_in.models import ChannelAccount, InboundEvent
 from tickets.models import ContactIdentity, Message, Ticket
 from tickets.services.messages import message_send_reply

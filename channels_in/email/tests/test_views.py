@@ -123,7 +123,7 @@ def test_failed_mail_can_be_processed_again_once_the_cause_is_fixed(
     django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
     from channels_in.email.tests.conftest import make_mailbox
-    from channels_in.email.tests.helpers import receive
+    from channels_in.email.tests.receiving import receive
     from channels_in.inbound import inbound_event_replay
 
     broken = make_mailbox(team=billing, address="not an address")
