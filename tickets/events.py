@@ -88,6 +88,25 @@ def message_visitor_groups(message: Message) -> list[str]:
     return [visitor_group(identity.value)]
 
 
+def ticket_visitor_groups(ticket_id: int) -> list[str]:
+    """The widget of the visitor a web-chat ticket is talking with (for live-only hints like typing)."""
+    from channels_in.base import IdentityKind
+    from tickets.models import Message
+
+    value = (
+        Message.objects.filter(
+            ticket_id=ticket_id,
+            direction=Message.Direction.INBOUND,
+            identity__kind=IdentityKind.WEBCHAT,
+            channel_account__kind="webchat",
+        )
+        .order_by("-sent_at", "-id")
+        .values_list("identity__value", flat=True)
+        .first()
+    )
+    return [visitor_group(value)] if value else []
+
+
 @dataclass(frozen=True)
 class Publication:
     """One event bound for named groups; registered with ``on_commit`` and run after the commit."""

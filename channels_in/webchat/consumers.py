@@ -285,7 +285,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                     # The adapter has handed it over; the database records that a moment later.
                     row["status"] = "sent"
                 await self._send({"type": "message", "message": row, "seq": event.get("seq")})
-        elif kind == "typing":
+        elif kind == "visitor.typing":
             await self._send({"type": "typing", "state": bool(event.get("state"))})
 
     # --- helpers ---------------------------------------------------------------------------------------

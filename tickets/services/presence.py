@@ -289,6 +289,11 @@ def typing_announce(*, ticket_id: int, user_id: int, state: bool) -> None:
         groups=[events.ticket_group(ticket_id)],
         event=events.ephemeral_event("typing", ticket_id=ticket_id, agent_id=user_id, state=state),
     )
+    # The visitor learns only that someone is typing, never who.
+    events.publish_on_commit(
+        groups=events.ticket_visitor_groups(ticket_id),
+        event=events.ephemeral_event("visitor.typing", ticket_id=ticket_id, state=state),
+    )
 
 
 # --- upkeep ----------------------------------------------------------------------------------------------

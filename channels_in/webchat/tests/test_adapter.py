@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,13 @@ def record(django_capture_on_commit_callbacks) -> Callable[..., Any]:  # type: i
             )
 
     return run
+
+
+def receive(layer: Any, channel: str) -> dict[str, Any]:
+    async def bounded() -> dict[str, Any]:
+        return await asyncio.wait_for(layer.receive(channel), 10)
+
+    return async_to_sync(bounded)()
 
 
 def visitor_of(account: ChannelAccount, **fields: str) -> Visitor:
@@ -199,6 +207,29 @@ def test_an_agent_reply_is_sent_to_the_visitor_group(  # type: ignore[no-untyped
     reply.refresh_from_db()
     assert reply.status == Message.Status.SENT
     assert reply.external_id == f"reply-{reply.pk}"
-    received = [async_to_sync(layer.receive)(inbox) for _ in range(2)]
+    received = [receive(layer, inbox) for _ in range(2)]
     assert [item["kind"] for item in received] == ["message.created", "message.sent"]
     assert all(json.loads(item["text"])["data"]["id"] == reply.pk for item in received)
+
+
+@pytest.mark.django_db
+def test_agent_typing_reaches_the_visitor_without_naming_the_agent(  # type: ignore[no-untyped-def]
+    webchat: ChannelAccount, record, django_capture_on_commit_callbacks
+) -> None:
+    from tickets.services.presence import typing_announce
+
+    visitor = visitor_of(webchat)
+    record(webchat, visitor, "client-0008", "anyone there?")
+    ticket = Message.objects.get().ticket
+    layer = get_channel_layer()
+    inbox = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(events.visitor_group(visitor.visitor_id), inbox)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        typing_announce(ticket_id=ticket.pk, user_id=99, state=True)
+
+    received = receive(layer, inbox)
+    event = json.loads(received["text"])
+    assert received["kind"] == "visitor.typing"
+    assert set(event) == {"type", "ticket_id", "state", "at"}
+    assert (event["ticket_id"], event["state"]) == (ticket.pk, True)
