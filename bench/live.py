@@ -9,6 +9,8 @@ workers, PostgreSQL, Redis), connects N authenticated agent websockets spread ov
 
 For every delivery of ``message.created`` to a socket of the message's team it records the time from
 just before the POST was sent to the frame's arrival, and prints p50 / p99 / max and deliveries/s. It
+also prints the share after the event was recorded (its ``at``): the live layer alone, without the
+inbound queue in front of it, which dominates once inbound processing falls behind the offered rate. It
 then checks, per socket and ticket, that the ``seq`` numbers received are exactly ``1..last`` (nothing
 missed, nothing twice). Raw Redis PUBLISH → subscriber latency at the same rate is printed for
 reference. Results also go to ``bench/results/live-<time>.json``.
