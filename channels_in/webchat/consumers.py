@@ -154,9 +154,10 @@ class WidgetConsumer(AsyncWebsocketConsumer):
 
     async def on_auth(self, frame: dict[str, Any]) -> None:
         assert self.channel is not None
-        if self.visitor is not None:
-            raise FrameError("already_authenticated", "This socket is already authenticated.")
         account, config = self.channel.account, self.channel.config
+        if self.visitor is not None:
+            await self._renew(account, frame.get("token"))
+            return
         try:
             visitor = visitor_token_read(account, frame.get("token"))  # type: ignore[arg-type]
         except TokenInvalid as error:
@@ -189,6 +190,18 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 "marks": {str(key): value for key, value in marks.items()},
             }
         )
+
+    async def _renew(self, account: ChannelAccount, token: Any) -> None:
+        """A newer token of the same visitor (an email given since): later messages carry it."""
+        assert self.visitor is not None
+        try:
+            visitor = visitor_token_read(account, token)
+        except TokenInvalid as error:
+            raise FrameError(error.reason, "Your chat session is invalid or has expired.") from error
+        if visitor.visitor_id != self.visitor.visitor_id:
+            raise FrameError("other_visitor", "A socket serves one visitor; connect again.")
+        self.visitor = visitor
+        await self._send({"type": "renewed", "name": visitor.name, "email": visitor.email})
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
         assert self.channel is not None and self.visitor is not None

@@ -39,6 +39,7 @@
     this.marks = {};
     this.outbox = this.store.get("outbox", []);
     this.files = {};
+    this.sessions = Promise.resolve();
     this.socket = null;
     this.authed = false;
     this.attempt = 0;
@@ -68,6 +69,14 @@
   /* Start or change the visitor session; ``extra`` carries pre-chat answers or a verified identity. */
   Link.prototype.session = function (extra) {
     var self = this;
+    // One at a time: an identify racing the first session must not be overwritten by it.
+    var next = this.sessions.then(function () { return self.sessionNow(extra); });
+    this.sessions = next.catch(function () { return null; });
+    return next;
+  };
+
+  Link.prototype.sessionNow = function (extra) {
+    var self = this;
     var body = Object.assign({ token: this.token, origin: this.cfg.origin }, extra || {});
     return this.request("/session", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
@@ -81,6 +90,10 @@
         self.marks = {};
         self.hooks.reset(data);
         if (self.socket) self.socket.close();
+      }
+      else if (self.authed) {
+        // Same visitor, newer details: the open socket takes the new token before the next message.
+        self.socket.send(JSON.stringify({ type: "auth", token: data.token }));
       }
       self.hooks.session(data);
       return data;

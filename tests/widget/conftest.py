@@ -185,6 +185,28 @@ def running(helpdesk: HelpDesk) -> Iterator[HelpDesk]:
     yield helpdesk
 
 
+# Browser contexts a test opened; closed before the database is emptied.
+OPEN_CONTEXTS: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _settled(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Close the test's browsers and let the server finish with their sockets before the tables are
+    emptied: an agent socket closing writes presence, and truncating under that write deadlocks.
+    """
+    yield
+    while OPEN_CONTEXTS:
+        OPEN_CONTEXTS.pop().close()
+    if "running" not in request.fixturenames:
+        return
+    from tickets.models import AgentProfile
+
+    wait_for(
+        lambda: not AgentProfile.objects.exclude(presence=AgentProfile.Presence.OFFLINE).exists(),
+        what="agents offline after their sockets closed",
+    )
+
+
 def wait_for(check: Callable[[], Any], *, timeout: float = 20.0, what: str = "condition") -> Any:
     """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from rest_framework.authtoken.models import Token
 from channels_in.models import ChannelAccount
 from channels_in.webchat.tests.conftest import make_webchat_channel
 from tests.fixtures.personas import make_agent
-from tests.widget.conftest import CustomerSite, HelpDesk, wait_for
+from tests.widget.conftest import OPEN_CONTEXTS, CustomerSite, HelpDesk, wait_for
 from tickets.models import AgentProfile, Message, Team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
@@ -55,6 +55,7 @@ def shop(site: CustomerSite, desk: HelpDesk, account: ChannelAccount, path: str 
 def new_page(chromium: Any, **options: Any) -> Any:
     options.setdefault("locale", "en-US")
     context = chromium.new_context(**options)
+    OPEN_CONTEXTS.append(context)
     context.set_default_timeout(SLOW_MS)
     page = context.new_page()
     page.js_errors = []
@@ -124,7 +125,7 @@ def test_the_loader_is_small() -> None:
 def test_a_visitor_chats_with_an_agent_live_and_reload_restores_it(  # type: ignore[no-untyped-def]
     chromium, running: HelpDesk, customer_site: CustomerSite, channel: ChannelAccount, agent
 ) -> None:
-    agent_page = agent_online(chromium, running, agent[0])
+    agent_online(chromium, running, agent[0])
     page = new_page(chromium)
     started = time.monotonic()
     page.goto(shop(customer_site, running, channel))
@@ -166,7 +167,6 @@ def test_a_visitor_chats_with_an_agent_live_and_reload_restores_it(  # type: ign
         [hostile, "<b>Buongiorno!</b> <script>top.pwned=3</script>"]
     )
     assert page.js_errors == []
-    agent_page.context.close()
 
 
 def test_a_crash_and_restart_mid_conversation_loses_and_duplicates_nothing(  # type: ignore[no-untyped-def]
