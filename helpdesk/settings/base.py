@@ -190,6 +190,9 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.integer("CELERY_WORKER_PREFETCH_MULTIPLIER", 4, minimum=1)
+# Celery's Django fix-up closes the database connection around every task unless this is set: a new
+# PostgreSQL connection per task. helpdesk.celery applies CONN_MAX_AGE between tasks instead.
+CELERY_DB_REUSE_MAX = 2**31
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
