@@ -175,9 +175,9 @@ def test_inbox_query_count_does_not_grow_with_rows(
         ticket = customer_writes(api_channel, f"more {n}", sender=f"m{n}")
         ticket_update(ticket=ticket, actor=alice, tags=["x", f"t{n}"])
     assert queries() == few
-    # session, user, profile, teams, the visibility rule's team ids (twice), counts, rows, tags,
-    # and the filter choices (channels, tag names): a fixed number, whatever the page holds.
-    assert few <= 12
+    # session, user, profile, teams, the visibility rule's team ids (twice), open counts, solved count,
+    # page ids, rows, tags, and the filter choices (channels, tag names): fixed, whatever the page holds.
+    assert few <= 13
 
 
 @pytest.mark.django_db
@@ -213,3 +213,16 @@ def test_live_counts_partial(client: Client, alice: User, api_channel: ChannelAc
     html = response.content.decode()
     assert html.lstrip().startswith('<nav class="views"')
     assert 'data-count="unassigned">1<' in html
+
+
+@pytest.mark.django_db
+def test_solved_count_stops_at_the_cap(
+    client: Client, alice: User, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tickets.views.inbox.COUNT_CAP", 2)
+    for n in range(3):
+        ticket = customer_writes(api_channel, f"done {n}", sender=f"s{n}")
+        ticket_update(ticket=ticket, actor=alice, status=Ticket.Status.SOLVED)
+    response = signed_in(client, alice).get("/inbox/solved/")
+    assert len(rows_of(response)) == 3
+    assert 'data-count="solved">2+<' in response.content.decode()

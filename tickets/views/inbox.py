@@ -24,6 +24,8 @@ from tickets.selectors import TicketFilters, ticket_get, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
 
 PAGE_SIZE = 50
+# Closed tickets only grow; counting them all on every page load would cost a scan of the whole history.
+COUNT_CAP = 1000
 OPEN = list(Ticket.OPEN_STATUSES)
 CLOSED = [Ticket.Status.SOLVED, Ticket.Status.CLOSED]
 
@@ -35,6 +37,8 @@ class InboxView:
     url: str
     count: int
     statuses: list[str]
+    # True when ``count`` stopped at COUNT_CAP: shown as "1000+".
+    capped: bool = False
 
 
 def _teams_of(profile: AgentProfile) -> tuple[list[Team], list[int]]:
@@ -85,14 +89,18 @@ def inbox_views(
         ("waiting", str(_("Waiting on customer")), reverse("inbox", args=["waiting"]), None),
         ("solved", str(pgettext_lazy("inbox view", "Solved")), reverse("inbox", args=["solved"]), None),
     ]
+    # Every view but "solved" holds open tickets only: one aggregate over the open ones counts them all.
     aggregates = {
         key.replace("-", "_"): Count(
             "pk",
             filter=_view_q("team" if team_id else key, user=user, team_ids=team_ids, team_id=team_id),
         )
         for key, _label, _url, team_id in named
+        if key != "solved"
     }
-    counts = Ticket.objects.filter(visible_tickets_q(user)).aggregate(**aggregates)
+    visible = Ticket.objects.filter(visible_tickets_q(user))
+    counts = visible.filter(status__in=OPEN).aggregate(**aggregates)
+    counts["solved"] = visible.filter(status__in=CLOSED).order_by()[:COUNT_CAP].count()
     return [
         InboxView(
             key=key,
@@ -100,6 +108,7 @@ def inbox_views(
             url=url,
             count=counts[key.replace("-", "_")],
             statuses=_statuses_of("team" if team_id else key),
+            capped=key == "solved" and counts["solved"] >= COUNT_CAP,
         )
         for key, label, url, team_id in named
     ]
@@ -142,6 +151,17 @@ def _filters_from(request: HttpRequest) -> dict[str, Any]:
         "status": request.GET.get("status", "").strip() or None,
         "q": request.GET.get("q", "").strip() or None,
     }
+
+
+def _page_of(tickets: QuerySet[Ticket]) -> list[Ticket]:
+    """One page plus one row, in order, in two steps.
+
+    Picking the ids first sorts on the ticket table alone; joining contacts, teams and agents for the
+    whole matching set before the sort and limit is what would make a deep queue slow.
+    """
+    ids = list(tickets.values_list("pk", flat=True)[: PAGE_SIZE + 1])
+    rows = {ticket.pk: ticket for ticket in tickets.filter(pk__in=ids)}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 @agent_required
@@ -190,7 +210,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
             return HttpResponse(status=204)
         return render(request, "workspace/_ticket_row.html", {"ticket": ticket})
     cursor = request.GET.get("cursor", "")
-    page = list(after_cursor(tickets, cursor)[: PAGE_SIZE + 1]) if cursor else list(tickets[: PAGE_SIZE + 1])
+    page = _page_of(after_cursor(tickets, cursor) if cursor else tickets)
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
     if key == "search":

@@ -20,13 +20,12 @@ from tickets.selectors import (
     canned_responses_visible,
     message_get,
     ticket_get,
-    ticket_timeline,
     tickets_visible,
 )
 from tickets.services.messages import message_retry, message_send_reply, note_add
 from tickets.services.tickets import StaleUpdate, ticket_update
 from tickets.views.common import agent_required, int_or_none, profile_of
-from tickets.views.timeline import placeholders_fill, timeline_build
+from tickets.views.timeline import placeholders_fill, timeline_build, timeline_messages
 
 
 def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
@@ -58,7 +57,7 @@ def reply_channels(ticket: Ticket) -> list[ChannelAccount]:
 
 def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     user = request.user
-    messages = list(ticket_timeline(user=user, ticket=ticket))
+    messages = timeline_messages(user=user, ticket=ticket)
     identities = list(ContactIdentity.objects.filter(contact_id=ticket.contact_id).order_by("kind", "value"))
     others = list(
         tickets_visible(user=user)
@@ -114,7 +113,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def ticket_timeline_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The timeline alone, re-rendered when a live event says it changed."""
     ticket = _ticket_or_404(request, ticket_id)
-    messages = list(ticket_timeline(user=request.user, ticket=ticket))
+    messages = timeline_messages(user=request.user, ticket=ticket)
     context = {"ticket": ticket, "timeline": timeline_build(ticket=ticket, messages=messages)}
     return render(request, "workspace/_timeline.html", context)
 
