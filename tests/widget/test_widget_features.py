@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -142,8 +143,17 @@ def test_prechat_then_nobody_available_leaves_a_message_to_answer_by_email(  # t
     running: HelpDesk,
     customer_site: CustomerSite,
     agent,  # noqa: F811
+    smtp_server,
 ) -> None:
-    mailbox = ChannelAccount.objects.create(kind=ChannelAccount.Kind.EMAIL, name="Support", key="mailbox-1")
+    mailbox = ChannelAccount.objects.create(
+        kind=ChannelAccount.Kind.EMAIL,
+        name="Support",
+        key="mailbox-1",
+        config={
+            "address": "support@example.com",
+            "smtp": {"host": smtp_server.host, "port": smtp_server.port, "security": "none"},
+        },
+    )
     account = make_webchat_channel(
         team=agent[2],
         allowed_origins=[customer_site.origin],
@@ -177,6 +187,23 @@ def test_prechat_then_nobody_available_leaves_a_message_to_answer_by_email(  # t
     assert message.ticket.contact.name == "Giulia Neri"
     email = ContactIdentity.objects.get(kind=IdentityKind.EMAIL, value="giulia@example.com")
     assert (email.contact_id, email.verified) == (message.ticket.contact_id, False)
+
+    # The agent answers by email; the ticket continues on the mailbox.
+    response = httpx.post(
+        f"{running.url}/api/v1/tickets/{message.ticket_id}/reply",
+        json={"text": "We will call you tomorrow morning.", "channel": mailbox.pk},
+        headers={"Authorization": f"Token {agent[1]}"},
+        timeout=15,
+    )
+    assert response.status_code == 201, response.text
+    mail = smtp_server.wait_for(1, timeout=30)[0]
+    assert mail.recipients == ["giulia@example.com"]
+    assert "We will call you tomorrow morning." in mail.data.decode(errors="replace")
+    reply = wait_for(
+        lambda: Message.objects.filter(channel_account=mailbox, status=Message.Status.SENT).first(),
+        what="the email reply sent",
+    )
+    assert reply.ticket_id == message.ticket_id
 
 
 def test_a_tampered_token_starts_over_with_a_clear_notice(  # type: ignore[no-untyped-def]

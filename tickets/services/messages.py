@@ -35,11 +35,27 @@ def reply_target(
     if channel_account is not None:
         inbound = inbound.filter(channel_account=channel_account)
     last = inbound.order_by("-sent_at", "-id").first()
+    if last is None and channel_account is not None and channel_account.kind == ChannelAccount.Kind.EMAIL:
+        # A customer who has not mailed us yet but gave an address (a web-chat visitor asking to be
+        # answered by email when nobody was online) is answered there; the ticket continues by email.
+        address = _email_identity(ticket)
+        if address is not None:
+            return channel_account, address
     if last is None or last.channel_account is None or last.identity is None:
         raise ValidationError(
             "The customer has not written on that channel yet: there is nobody to reply to."
         )
     return last.channel_account, last.identity
+
+
+def _email_identity(ticket: Ticket) -> ContactIdentity | None:
+    from channels_in.base import IdentityKind
+
+    return (
+        ContactIdentity.objects.filter(contact_id=ticket.contact_id, kind=IdentityKind.EMAIL, bounced_at=None)
+        .order_by("-verified", "-created_at", "-id")
+        .first()
+    )
 
 
 def message_send_reply(
