@@ -75,6 +75,32 @@ class TagsChange(_Strict):
     ticket: TicketData
 
 
+class ContactChange(_Strict):
+    from_: int = Field(alias="from")
+    to: int
+    ticket: TicketData
+
+
+class Merged(_Strict):
+    into: int
+    previous_status: str
+    contact_merge_id: int | None
+    ticket: TicketData
+
+
+class MergedIn(_Strict):
+    from_: int = Field(alias="from")
+    ticket: TicketData
+
+
+class Unmerged(_Strict):
+    """On the ticket taken back out: ``from`` the one it had been merged into; on that one: ``ticket_id``."""
+
+    from_: int | None = Field(default=None, alias="from")
+    ticket_id: int | None = None
+    ticket: TicketData
+
+
 class DeliveryStatus(_Strict):
     message_id: int
     status: Literal["received", "queued", "sending", "sent", "delivered", "read", "failed"]
@@ -89,6 +115,10 @@ TICKET_EVENT_DATA: dict[str, type[BaseModel]] = {
     "ticket.team_changed": ReferenceChange,
     "ticket.assigned": ReferenceChange,
     "ticket.tags_changed": TagsChange,
+    "ticket.contact_changed": ContactChange,
+    "ticket.merged": Merged,
+    "ticket.merged_in": MergedIn,
+    "ticket.unmerged": Unmerged,
     "message.created": MessageData,
     "message.status": DeliveryStatus,
 }
@@ -109,6 +139,30 @@ class VisitorEnvelope(_Strict):
     seq: int = Field(ge=1)
     at: str
     data: VisitorMessageData
+
+
+class VisitorTypingEvent(_Strict):
+    """Someone on the staff side is typing; the visitor is not told who."""
+
+    type: Literal["visitor.typing"]
+    ticket_id: int
+    state: bool
+    at: str
+
+
+class VisitorMessageSent(_Strict):
+    """The web-chat channel handed a reply over; the widget re-reads it through the visitor's filter."""
+
+    type: Literal["message.sent"]
+    ticket_id: int
+    data: dict[str, int]
+
+
+VISITOR_EVENTS: dict[str, type[BaseModel]] = {
+    "message.created": VisitorEnvelope,
+    "visitor.typing": VisitorTypingEvent,
+    "message.sent": VisitorMessageSent,
+}
 
 
 class TypingEvent(_Strict):
@@ -151,7 +205,9 @@ def check_event(event: dict[str, Any], *, for_visitor: bool = False) -> None:
     kind = event.get("type")
     try:
         if for_visitor:
-            VisitorEnvelope.model_validate(event)
+            if kind not in VISITOR_EVENTS:
+                raise EventSchemaError(f"no visitor event of type {kind!r}")
+            VISITOR_EVENTS[kind].model_validate(event)
         elif kind in EPHEMERAL_EVENTS:
             EPHEMERAL_EVENTS[kind].model_validate(event)
         elif kind in TICKET_EVENT_DATA:

@@ -18,8 +18,10 @@ from tickets import event_schema, events
 from tickets.events import Publication
 from tickets.models import Message, Team, Ticket
 from tickets.services import presence
+from tickets.services.contacts import contact_merge
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply, message_status_update, note_add
+from tickets.services.ticket_merge import ticket_merge, ticket_unmerge
 from tickets.services.tickets import ticket_update
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +263,54 @@ def test_every_recorded_type_has_a_schema() -> None:
         event_schema.check_event({"type": "ticket.created", "ticket_id": 1, "seq": 1, "at": "", "data": {}})
     with pytest.raises(event_schema.EventSchemaError):
         event_schema.check_event({"type": "no.such.event"})
+
+
+def test_typing_on_a_webchat_ticket_tells_the_visitor_but_not_who(
+    published, webchat: ChannelAccount, alice: User
+) -> None:
+    ticket = inbound(webchat, "w-1", sender=VISITOR).ticket
+
+    with published() as out:
+        presence.typing_announce(ticket_id=ticket.pk, user_id=alice.pk, state=True)
+
+    staff, visitor = out.of_type("typing"), out.of_type("visitor.typing")
+    assert staff.groups == (f"ticket.{ticket.pk}",) and staff.event["agent_id"] == alice.pk
+    assert visitor.groups == (events.visitor_group(VISITOR.value),)
+    assert "agent_id" not in visitor.event and visitor.event["state"] is True
+
+
+def test_merge_and_unmerge_events_reach_both_tickets_staff(
+    published, api_channel: ChannelAccount, sam: User
+) -> None:
+    source = inbound(api_channel, "m-1", sender=api_sender(api_channel, "a")).ticket
+    ticket_update(ticket=source, actor=sam, status=Ticket.Status.PENDING)
+    target = inbound(api_channel, "m-2", sender=api_sender(api_channel, "b")).ticket
+
+    with published() as out:
+        ticket_merge(source=source, target=target, actor=sam, reason="same person")
+    merged, merged_in = out.of_type("ticket.merged"), out.of_type("ticket.merged_in")
+    assert set(merged.groups) == staff_groups(source)
+    assert merged.event["data"]["into"] == target.pk
+    assert merged.event["data"]["previous_status"] == "pending"
+    assert set(merged_in.groups) == staff_groups(target)
+    assert merged_in.event["data"]["from"] == source.pk
+
+    with published() as out:
+        ticket_unmerge(ticket=source, actor=sam)
+    assert {item.event["ticket_id"] for item in out if item.event["type"] == "ticket.unmerged"} == {
+        source.pk,
+        target.pk,
+    }
+
+
+def test_contact_merge_moves_tickets_with_an_event(published, api_channel: ChannelAccount, sam: User) -> None:
+    first = inbound(api_channel, "m-1", sender=api_sender(api_channel, "a")).ticket
+    ticket_update(ticket=first, actor=sam, status=Ticket.Status.SOLVED)
+    second = inbound(api_channel, "m-2", sender=api_sender(api_channel, "b")).ticket
+
+    with published() as out:
+        contact_merge(source=first.contact, target=second.contact, actor=sam)
+
+    changed = [item for item in out if item.event["type"] == "ticket.contact_changed"]
+    assert changed and all(set(item.groups) == staff_groups(first) for item in changed)
+    assert changed[0].event["data"]["to"] == second.contact_id
