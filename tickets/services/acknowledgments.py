@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from channels_in.models import ChannelAccount
 from tickets import events
 from tickets.models import Message, Ticket
-from tickets.services.serialize import message_data
 
 _DEFAULT_LIMIT = 3
 
@@ -71,8 +70,6 @@ def acknowledgment_queue(*, ticket: Ticket, message: Message, account: ChannelAc
         sent_at=now,
         created_at=now,
     )
-    events.ticket_event_record(
-        ticket=ticket, type="message.created", data=message_data(reply), save_seq=False
-    )
+    events.message_event_record(ticket=ticket, message=reply)
     tasks.deliver_message.delay_on_commit(reply.pk)
     return reply
