@@ -219,6 +219,8 @@ def presence_recompute(*, user_id: int) -> str:
         profile.presence_changed_at = timezone.now()
         profile.save(update_fields=["presence", "presence_changed_at"])
         team_ids = list(profile.teams.values_list("pk", flat=True))
+        if wanted == Presence.ONLINE:
+            _route_waiting(team_ids=team_ids, limit=profile.capacity)
         events.publish_on_commit(
             groups=events.agent_audience_groups(team_ids=team_ids),
             event=events.ephemeral_event(
@@ -226,6 +228,24 @@ def presence_recompute(*, user_id: int) -> str:
             ),
         )
     return wanted
+
+
+def _route_waiting(*, team_ids: list[int], limit: int) -> None:
+    """An agent came online: offer their teams' waiting tickets to routing, most urgent first.
+
+    Routing decides (strategy, capacity, skills); this only makes sure nothing waits for the next
+    customer message to be looked at again.
+    """
+    from tickets import tasks
+    from tickets.models import Ticket
+
+    waiting = (
+        Ticket.objects.filter(team_id__in=team_ids, assignee__isnull=True, status__in=Ticket.OPEN_STATUSES)
+        .order_by("-priority", "created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for ticket_id in waiting:
+        tasks.route_ticket.delay_on_commit(ticket_id)
 
 
 # --- collision -------------------------------------------------------------------------------------------

@@ -134,3 +134,28 @@ def test_collision_counts_each_agent_once(
         (sorted([alice.pk, bob.pk]), [bob.pk]),
         ([alice.pk], []),
     ]
+
+
+def test_coming_online_offers_waiting_tickets_to_routing(
+    store, api_channel, alice: User, billing, commits
+) -> None:  # type: ignore[no-untyped-def]
+    from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
+    from tickets.models import Team, Ticket
+    from tickets.services.ingest import ingest_inbound_message
+
+    Team.objects.filter(pk=billing.pk).update(assignment_strategy=Team.Strategy.LEAST_LOADED)
+    ticket = ingest_inbound_message(
+        inbound=InboundMessage(
+            channel_account_id=api_channel.pk,
+            external_id="m-1",
+            sender=IdentityClaim(IdentityKind.API, f"{api_channel.pk}:c1", verified=True),
+            text="nessuno online?",
+        )
+    ).ticket
+    assert Ticket.objects.get(pk=ticket.pk).assignee_id is None
+
+    with commits(execute=True):
+        presence.presence_connect(user_id=alice.pk, connection="tab-1")
+
+    assert Ticket.objects.get(pk=ticket.pk).assignee_id == alice.pk
+    presence.presence_disconnect(user_id=alice.pk, connection="tab-1")
