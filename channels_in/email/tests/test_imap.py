@@ -195,3 +195,15 @@ def test_idle_command_files_waiting_mail(imap: ImapServer) -> None:
     call_command("email_idle", "--once", "--timeout", "5")
 
     assert Ticket.objects.get().subject == "Dal comando"
+
+
+def test_beat_task_polls_every_imap_mailbox(imap: ImapServer) -> None:
+    from channels_in.email.tasks import poll_mailboxes
+
+    imap_mailbox(imap)
+    make_mailbox(key="pipe-only")  # mail arrives by HTTP only: nothing to poll
+    imap.deliver(USER, PASSWORD, mail(subject="Dal beat"))
+
+    assert poll_mailboxes() == 1
+
+    assert Ticket.objects.get().subject == "Dal beat"
