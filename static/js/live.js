@@ -13,6 +13,7 @@
   var list = document.querySelector("[data-live-list]");
   var me = body.dataset.userId;
   var pending = {};
+  var customerWrote = {};
 
   function setState(state) { body.dataset.live = state; }
 
@@ -75,7 +76,7 @@
     if (rows.length < 50 || list.dataset.firstPage !== "true") tbody.appendChild(row);
   }
 
-  function refreshRow(ticketId) {
+  function refreshRow(ticketId, then) {
     fetchHtml(listUrl("row=" + ticketId)).then(function (html) {
       var existing = document.getElementById("ticket-row-" + ticketId);
       var wasSelected = existing && existing.classList.contains("is-selected");
@@ -85,6 +86,7 @@
       if (wasSelected) row.classList.add("is-selected");
       placeRow(row);
       if (row.parentNode) flash(row);
+      if (then) then(row);
     });
   }
 
@@ -160,18 +162,55 @@
     if (/^ticket\./.test(frame.type)) {
       soon("actions", function () { refreshPart("ticket-actions", conversation.dataset.actionsUrl); });
     }
-    var data = frame.data || {};
-    if (frame.type === "message.created" && data.direction === "inbound") {
-      var t = uiText();
-      if (composerText()) banner(t.newWhileWriting || "A new message arrived while you were writing.");
-      notify(t.newMessage || "New message", data.text || "");
+    if (isCustomerMessage(frame)) {
+      if (composerText()) banner(uiText().newWhileWriting || "A new message arrived while you were writing.");
+      // The agent is looking at this very ticket: only a hidden tab needs telling.
+      if (conversation.dataset.assignee === me && document.hidden) alertNewMessage(frame);
     }
   }
 
-  // Browser notifications are opt-in: asked for only when the agent clicks the bell.
-  function notify(title, text) {
-    if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
-    try { new Notification(title, { body: text.slice(0, 140) }); } catch (e) { /* unsupported */ }
+  function isCustomerMessage(frame) {
+    return frame.type === "message.created" && (frame.data || {}).direction === "inbound";
+  }
+
+  // --- new messages on my tickets: a browser notification (opt-in) and a sound (opt-in) ------------
+  var SOUND_KEY = "sportello.sound";
+
+  function soundOn() {
+    try { return localStorage.getItem(SOUND_KEY) === "on"; } catch (e) { return false; }
+  }
+
+  function showSoundState() {
+    var button = document.querySelector("[data-sound-toggle]");
+    if (button) button.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+  }
+
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      var audio = new Context(), tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.35);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.35);
+    } catch (e) { /* audio blocked until the page is used: nothing to do */ }
+  }
+
+  function alertNewMessage(frame) {
+    var data = frame.data || {};
+    body.dataset.lastAlert = String(frame.ticket_id);
+    if (soundOn()) beep();
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      var note = new Notification((uiText().newMessage || "New message") + " · #" + frame.ticket_id, {
+        body: String(data.text || "").slice(0, 140),
+        tag: "sportello-ticket-" + frame.ticket_id
+      });
+      note.onclick = function () { window.focus(); location.href = "/tickets/" + frame.ticket_id + "/"; };
+    } catch (e) { /* unsupported here */ }
   }
 
   // --- the socket ---------------------------------------------------------------------------------
@@ -197,7 +236,15 @@
     if (frame.ticket_id === undefined) return;
     if (conversation) onTicketEvent(frame);
     if (list && LIST_EVENTS.test(frame.type)) {
-      soon("row-" + frame.ticket_id, function () { refreshRow(frame.ticket_id); });
+      // Events of one burst share one refresh, so the customer's message is remembered beside it.
+      if (isCustomerMessage(frame)) customerWrote[frame.ticket_id] = frame;
+      soon("row-" + frame.ticket_id, function () {
+        refreshRow(frame.ticket_id, function (row) {
+          var message = customerWrote[frame.ticket_id];
+          delete customerWrote[frame.ticket_id];
+          if (message && row.dataset.assignee === me) alertNewMessage(message);
+        });
+      });
       soon("counts", refreshCounts);
     }
   }
@@ -254,10 +301,17 @@
   });
 
   document.addEventListener("click", function (event) {
-    if (event.target.closest && event.target.closest("[data-enable-notifications]") && "Notification" in window) {
+    if (!event.target.closest) return;
+    if (event.target.closest("[data-enable-notifications]") && "Notification" in window) {
       Notification.requestPermission();
     }
+    if (event.target.closest("[data-sound-toggle]")) {
+      try { localStorage.setItem(SOUND_KEY, soundOn() ? "off" : "on"); } catch (e) { return; }
+      showSoundState();
+      if (soundOn()) beep();
+    }
   });
+  showSoundState();
 
   if (conversation || list) connect();
 })();

@@ -125,3 +125,36 @@ def test_typing_is_announced_for_replies_and_never_for_notes(
         assert typing_frames()[-1]["state"] is False
     finally:
         other.close()
+
+
+def test_new_customer_message_on_my_ticket_notifies_me(
+    browser_context: Any, page_as: Any, alice: User, api_channel: ChannelAccount
+) -> None:
+    # Chromium's own notification needs a desktop; record what the page asks for instead.
+    browser_context.add_init_script(
+        """
+        window.__notified = [];
+        window.Notification = function (title, options) { window.__notified.push([title, options.body]); };
+        window.Notification.permission = "granted";
+        window.Notification.requestPermission = function () { return Promise.resolve("granted"); };
+        """
+    )
+    mine = customer_writes(api_channel, "Primo", sender="a")
+    ticket_update(ticket=mine, actor=alice, assignee=alice)
+    customer_writes(api_channel, "Altro", sender="b")
+    page = page_as(alice)
+    page.goto("/inbox/mine/")
+    live(page)
+
+    customer_writes(api_channel, "Novità sul pacco?", sender="a")
+    page.wait_for_function("window.__notified.length === 1")
+    assert page.evaluate("window.__notified") == [[f"New message · #{mine.pk}", "Novità sul pacco?"]]
+
+    customer_writes(api_channel, "Sull'altro ticket", sender="b")
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.__notified.length") == 1  # not my ticket: no notification
+
+    page.click("[data-sound-toggle]")
+    assert page.get_attribute("[data-sound-toggle]", "aria-pressed") == "true"
+    page.reload()
+    assert page.get_attribute("[data-sound-toggle]", "aria-pressed") == "true"

@@ -321,3 +321,18 @@ def test_merge_a_suggested_duplicate_contact(
     duplicate = Contact.objects.get(pk=suggestion.candidate_id)
     assert duplicate.merged_into_id == shown_on.contact_id
     assert Ticket.objects.filter(status__in=Ticket.OPEN_STATUSES, contact_id=shown_on.contact_id).count() == 1
+
+
+def test_quoted_html_is_folded_and_stays_inert() -> None:
+    from types import SimpleNamespace
+
+    from tickets.templatetags.workspace import message_body
+
+    message = SimpleNamespace(
+        html="<p>Grazie</p><blockquote onmouseover='x()'>old <script>bad()</script>mail</blockquote>",
+        text="",
+        full_text="",
+    )
+    html = str(message_body(message))
+    assert '<details class="quoted"><summary>…</summary><blockquote>old mail</blockquote></details>' in html
+    assert "script" not in html and "onmouseover" not in html
