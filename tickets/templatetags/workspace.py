@@ -53,11 +53,6 @@ def sanitize_html(html: str) -> str:
     )
 
 
-@register.filter
-def safe_html(html: str) -> SafeString:
-    return mark_safe(sanitize_html(html or ""))  # noqa: S308 - nh3 output is inert by construction
-
-
 _QUOTE_INTRO = re.compile(r"^(on .+ wrote:|il giorno .+ ha scritto:|-----original message-----)\s*$", re.I)
 
 
