@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from channels_in.inbound import inbound_event_replay
 from channels_in.models import ChannelAccount, InboundEvent, MailboxCursor
@@ -10,8 +11,23 @@ from channels_in.models import ChannelAccount, InboundEvent, MailboxCursor
 
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "key", "default_team", "active"]
+    list_display = ["name", "kind", "key", "default_team", "active", "widget"]
     list_filter = ["kind", "active"]
+    readonly_fields = ["widget"]
+
+    @admin.display(description="web chat")
+    def widget(self, account: ChannelAccount) -> str:
+        """For a web-chat channel: the tag a site adds, and the demo page that embeds the demo chat."""
+        if account.kind != ChannelAccount.Kind.WEBCHAT:
+            return "-"
+        from channels_in.webchat.views_support import embed_snippet
+
+        return format_html(
+            '<code>{}</code><br><a href="{}">{}</a>',
+            embed_snippet(account),
+            "/widget/demo/",
+            "Web-chat demo page",
+        )
 
 
 @admin.register(InboundEvent)

@@ -88,6 +88,9 @@
       self.store.set("visitor", data.visitor_id);
       if (changed) {
         self.marks = {};
+        // What the previous visitor's conversation already holds is not this visitor's to show.
+        self.outbox = self.outbox.filter(function (item) { return item.status !== "sent"; });
+        self.save();
         self.hooks.reset(data);
         if (self.socket) self.socket.close();
       }

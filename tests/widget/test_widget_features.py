@@ -5,6 +5,7 @@ attachments, pre-chat form, answering by email when nobody is available, and a t
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import httpx
@@ -225,3 +226,41 @@ def test_a_tampered_token_starts_over_with_a_clear_notice(  # type: ignore[no-un
     expect(chat.locator(".notice")).to_contain_text("new conversation was started")
     expect(chat.locator(".msg")).to_have_count(0)
     assert Message.objects.count() == 1
+
+
+def test_the_demo_page_served_by_the_help_desk_embeds_a_working_chat(  # type: ignore[no-untyped-def]
+    chromium, running: HelpDesk
+) -> None:
+    from django.db import connections
+
+    from channels_in.webchat.demo import DEMO_CHANNEL_KEY
+    from tickets.demo import demo_seed
+
+    # Seeded off this thread: Playwright keeps an event loop on it, where live publishing cannot run.
+    def seed() -> None:
+        try:
+            demo_seed()
+        finally:
+            connections.close_all()
+
+    seeding = threading.Thread(target=seed)
+    seeding.start()
+    seeding.join(timeout=120)
+    page = new_page(chromium, locale="it-IT")
+    page.goto(f"{running.url}/widget/demo/")
+    chat = widget(page)
+    expect(chat.locator("button.launcher")).to_contain_text("Scrivici", timeout=SLOW_MS)
+    page.click("#open-chat")  # the page's own button calls Sportello.open()
+    expect(chat.locator("[role=dialog] h1")).to_have_text("Bottega Sportello")
+    expect(chat.locator(".connection")).to_have_attribute("data-state", "online", timeout=SLOW_MS)
+    expect(chat.locator(".greeting")).to_have_text("Ciao! Come possiamo aiutarti?")
+    chat.locator("#prechat-name").fill("Paolo")
+    chat.locator("form.prechat button").click()
+    # No demo agent is signed in: the chat says so and takes an address for the answer.
+    expect(chat.locator(".availability")).to_have_text("Al momento non c'è nessuno disponibile.")
+    chat.locator("#away-email").fill("paolo@example.com")
+    send(chat, "Avete la moka da 6 tazze?")
+    expect(chat.locator(".msg.mine .status")).to_have_text(["Inviato"], timeout=SLOW_MS)
+    message = filed("Avete la moka da 6 tazze?")
+    assert message.channel_account.key == DEMO_CHANNEL_KEY
+    assert message.ticket.contact.name == "Paolo"
