@@ -79,10 +79,15 @@ def _still_visible(user: Any, ticket_id: int) -> bool:
     return _visible_seq(user, ticket_id) is not None
 
 
-def _events_between(ticket_id: int, after: int, upto: int) -> list[tuple[int, str]]:
+def _events_between(ticket_id: int, after: int, upto: int) -> list[tuple[int, str, str]]:
     rows = TicketEvent.objects.filter(ticket_id=ticket_id, seq__gt=after, seq__lte=upto).order_by("seq")
     return [
-        (row.seq, json.dumps(events.event_envelope(row), separators=(",", ":"))) for row in rows[:FILL_BATCH]
+        (
+            row.seq,
+            events.event_key(ticket_id, row.seq, row.type),
+            json.dumps(events.event_envelope(row), separators=(",", ":")),
+        )
+        for row in rows[:FILL_BATCH]
     ]
 
 
@@ -312,12 +317,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def live_event(self, message: dict[str, Any]) -> None:
         if self.agent is None:
             return
-        key = message["key"]
-        if key in self.recent:
+        if not self._first_time(message["key"]):
             return
-        self.recent[key] = None
-        if len(self.recent) > RECENT_KEYS:
-            self.recent.popitem(last=False)
         ticket_id, seq = message.get("ticket_id"), message.get("seq")
         if seq is not None and ticket_id in self.marks:
             mark = self.marks[ticket_id]
@@ -342,9 +343,19 @@ class AgentConsumer(AsyncWebsocketConsumer):
             rows = await database_sync_to_async(_events_between)(ticket_id, self.marks[ticket_id], upto)
             if not rows:
                 return
-            for _, text in rows:
-                await self._write(text)
+            for _, key, text in rows:
+                # Already delivered through an inbox group before the subscription: not twice.
+                if self._first_time(key):
+                    await self._write(text)
             self.marks[ticket_id] = rows[-1][0]
+
+    def _first_time(self, key: str) -> bool:
+        if key in self.recent:
+            return False
+        self.recent[key] = None
+        if len(self.recent) > RECENT_KEYS:
+            self.recent.popitem(last=False)
+        return True
 
     async def _leave(self, agent: _Agent, ticket_id: int) -> None:
         self.marks.pop(ticket_id, None)

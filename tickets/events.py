@@ -119,13 +119,18 @@ class Publication:
         publish(list(self.groups), self.event, key=self.key)
 
 
+def event_key(ticket_id: int, seq: int, kind: str) -> str:
+    """Names one recorded event on the wire, so a socket reached twice delivers it once."""
+    return f"{ticket_id}:{seq}:{kind}"
+
+
 def publish_on_commit(*, groups: Iterable[str], event: dict[str, Any]) -> None:
     """Send ``event`` to each group once the current transaction commits (at once outside one)."""
     targets = tuple(dict.fromkeys(groups))
     if not targets:
         return
     if "seq" in event and "ticket_id" in event:
-        key = f"{event['ticket_id']}:{event['seq']}:{event['type']}"
+        key = event_key(event["ticket_id"], event["seq"], event["type"])
     else:
         key = secrets.token_hex(8)
     transaction.on_commit(Publication(groups=targets, event=event, key=key))

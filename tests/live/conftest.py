@@ -157,7 +157,7 @@ class Socket:
     async def send(self, frame: dict[str, Any] | str) -> None:
         await self.connection.send(frame if isinstance(frame, str) else json.dumps(frame))
 
-    async def until(self, predicate: Match, timeout: float = 5.0) -> dict[str, Any]:
+    async def until(self, predicate: Match, timeout: float = 10.0) -> dict[str, Any]:
         """The first frame (already received or arriving within ``timeout``) matching ``predicate``."""
         for frame in self.frames:
             if predicate(frame):
