@@ -49,6 +49,8 @@
     var self = this;
     this.outbox.forEach(function (item) { if (item.status === "sending") item.status = "queued"; });
     window.addEventListener("online", function () { self.reconnectSoon(0); });
+    // The browser knows the network is gone before any ping could tell: stop pretending to be connected.
+    window.addEventListener("offline", function () { if (self.socket) self.socket.close(); });
   }
 
   Link.prototype.setState = function (state) {
@@ -110,6 +112,7 @@
 
   Link.prototype.connect = function () {
     if (this.stopped || this.socket) return;
+    if (navigator.onLine === false) { this.setState("offline"); return; }  // the "online" event resumes
     var self = this;
     var url = location.origin.replace(/^http/, "ws") + "/ws/widget/" + encodeURIComponent(this.cfg.key) + "/";
     var socket;

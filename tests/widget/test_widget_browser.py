@@ -279,3 +279,52 @@ def test_phone_screen_keyboard_and_italian(  # type: ignore[no-untyped-def]
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     expect(launcher).to_be_focused()
+
+
+def test_refused_messages_show_as_not_sent_and_a_retry_sends_them_once(  # type: ignore[no-untyped-def]
+    chromium, running: HelpDesk, customer_site: CustomerSite, agent
+) -> None:
+    account = make_webchat_channel(
+        team=agent[2], allowed_origins=[customer_site.origin], messages_per_minute=6
+    )
+    page = new_page(chromium)
+    page.goto(shop(customer_site, running, account))
+    chat = open_chat(page)
+    # A budget of six at once, then one every ten seconds: eight typed in a row cannot all pass.
+    for number in range(8):
+        send(chat, f"message {number}")
+    failed = chat.locator(".msg.pending .status[data-status=failed]")
+    expect(failed.first).to_contain_text("too fast", timeout=SLOW_MS)
+    deadline = time.monotonic() + 90
+    # Retry what was refused until all of it is through, as a visitor pressing Retry would.
+    while chat.locator("button.retry").count():
+        assert time.monotonic() < deadline, "refused messages never went through"
+        chat.locator("button.retry").first.click()
+        expect(chat.locator(".msg.pending .status[data-status=sending]")).to_have_count(0)
+        # Pacing, not synchronization: a person does not press Retry ten times a second.
+        page.wait_for_timeout(1000)
+    expect(chat.locator(".msg.mine .text")).to_have_count(8)
+    wait_for(lambda: Message.objects.filter(channel_account=account).count() == 8, what="all eight filed")
+    texts = sorted(Message.objects.filter(channel_account=account).values_list("text", flat=True))
+    assert texts == sorted(f"message {number}" for number in range(8))
+
+
+def test_a_network_drop_queues_messages_and_sends_them_when_it_returns(  # type: ignore[no-untyped-def]
+    chromium, running: HelpDesk, customer_site: CustomerSite, channel: ChannelAccount
+) -> None:
+    page = new_page(chromium)
+    page.goto(shop(customer_site, running, channel))
+    chat = open_chat(page)
+    page.context.set_offline(True)
+    # The widget notices at the latest when its ping goes unanswered.
+    expect(chat.locator(".connection")).to_have_attribute(
+        "data-state", re.compile("offline|connecting"), timeout=60_000
+    )
+    send(chat, "written in a tunnel")
+    expect(chat.locator(".msg.pending .status")).to_have_text(["Waiting for connection"])
+    page.context.set_offline(False)
+    expect(chat.locator(".connection")).to_have_attribute("data-state", "online", timeout=SLOW_MS)
+    expect(chat.locator(".msg.mine:not(.pending) .text")).to_have_text(
+        ["written in a tunnel"], timeout=SLOW_MS
+    )
+    assert Message.objects.filter(text="written in a tunnel").count() == 1
