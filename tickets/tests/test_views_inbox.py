@@ -181,17 +181,6 @@ def test_inbox_query_count_does_not_grow_with_rows(
 
 
 @pytest.mark.django_db
-def test_ticket_row_partial_is_scoped(
-    client: Client, alice: User, carla: User, api_channel: ChannelAccount
-) -> None:
-    ticket = customer_writes(api_channel, "row", sender="a", subject="Row subject")
-    response = signed_in(client, alice).get(f"/tickets/{ticket.pk}/row/")
-    assert response.status_code == 200
-    assert b"Row subject" in response.content
-    assert signed_in(client, carla).get(f"/tickets/{ticket.pk}/row/").status_code == 404
-
-
-@pytest.mark.django_db
 def test_live_row_answers_only_for_tickets_that_belong_in_the_view(
     client: Client, alice: User, carla: User, api_channel: ChannelAccount
 ) -> None:

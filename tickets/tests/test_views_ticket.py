@@ -46,7 +46,6 @@ def test_forbidden_ticket_is_not_found_everywhere(
         f"/tickets/{ticket.pk}/",
         f"/tickets/{ticket.pk}/timeline/",
         f"/tickets/{ticket.pk}/actions/",
-        f"/tickets/{ticket.pk}/row/",
     ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/tickets/{ticket.pk}/reply/", {"text": "hi", "mode": "note"}).status_code == 404
@@ -293,6 +292,15 @@ def test_merge_ticket_into_another_visible_one_only(
     page = signed_alice.get(f"/tickets/{target.pk}/").content.decode()
     assert "second" in page  # the merged ticket's messages join the target's timeline
     assert f"Alice Rossi merged ticket #{source.pk} into this one" in page
+
+    assert 'data-testid="merged-banner"' in signed_alice.get(f"/tickets/{source.pk}/").content.decode()
+    signed_alice.post(f"/tickets/{source.pk}/unmerge/")
+    source.refresh_from_db()
+    assert source.merged_into_id is None
+    page = signed_alice.get(f"/tickets/{source.pk}/").content.decode()
+    assert f"Alice Rossi took this ticket back out of #{target.pk}" in page
+    assert 'data-testid="merged-banner"' not in page
+    assert "second" in page and "first" not in page
 
 
 @pytest.mark.django_db

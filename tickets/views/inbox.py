@@ -20,7 +20,7 @@ from django.utils.translation import pgettext_lazy
 from channels_in.models import ChannelAccount
 from tickets.access import visible_tickets_q
 from tickets.models import AgentProfile, Tag, Team, Ticket
-from tickets.selectors import TicketFilters, ticket_get, ticket_list
+from tickets.selectors import TicketFilters, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
 
 PAGE_SIZE = 50
@@ -169,25 +169,23 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("inbox", view="mine")
 
 
+_NAMED_VIEWS = {"mine", "unassigned", "all", "waiting", "solved", "search"}
+
+
 @agent_required
 def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) -> HttpResponse:
     user = request.user
     profile = profile_of(request)
     teams, team_ids = _teams_of(profile)
-    key = f"team-{team_id}" if team_id is not None else view
+    if team_id is None and view not in _NAMED_VIEWS:
+        raise Http404("No such view.")
     if view == "all" and not profile.sees_all_teams:
         raise Http404("Supervisors only.")
     if team_id is not None and team_id not in {team.pk for team in teams}:
         raise Http404("Not one of your teams.")
-    views = inbox_views(user=user, profile=profile, teams=teams, team_ids=team_ids)
+    kind = "team" if team_id is not None else view
     chosen = _filters_from(request)
-    current = next((item for item in views if item.key == key), None)
-    if key == "search":
-        # Search spans every ticket the agent may see, whatever its view; its count is its own.
-        current = InboxView("search", str(_("Search")), reverse("inbox", args=["search"]), 0, OPEN + CLOSED)
-    if current is None:
-        raise Http404("No such view.")
-    statuses = current.statuses
+    statuses = _statuses_of(kind)
     if chosen["status"]:
         statuses = [chosen["status"]] if chosen["status"] in statuses else ["-none-"]
     tickets = ticket_list(
@@ -199,9 +197,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
             tag=chosen["tag"],
             q=chosen["q"],
         ),
-    ).filter(_view_q("team" if team_id else view, user=user, team_ids=team_ids, team_id=team_id))
-    if "nav" in request.GET:
-        return render(request, "workspace/_views_nav.html", {"views": views, "current": current})
+    ).filter(_view_q(kind, user=user, team_ids=team_ids, team_id=team_id))
     row_id = int_or_none(request.GET.get("row"))
     if row_id is not None:
         # A live event named this ticket: its row if it belongs in this view as filtered, else nothing.
@@ -209,12 +205,26 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
         if ticket is None:
             return HttpResponse(status=204)
         return render(request, "workspace/_ticket_row.html", {"ticket": ticket})
+    views = inbox_views(user=user, profile=profile, teams=teams, team_ids=team_ids)
+    key = f"team-{team_id}" if team_id is not None else view
+    current = next((item for item in views if item.key == key), None)
+    if "nav" in request.GET:
+        return render(request, "workspace/_views_nav.html", {"views": views, "current": current})
+    if current is None:
+        # Search spans every ticket the agent may see, whatever its view; its count is its own.
+        found = tickets.order_by()[:COUNT_CAP].count()
+        current = InboxView(
+            "search",
+            str(_("Search")),
+            reverse("inbox", args=["search"]),
+            found,
+            OPEN + CLOSED,
+            found >= COUNT_CAP,
+        )
     cursor = request.GET.get("cursor", "")
     page = _page_of(after_cursor(tickets, cursor) if cursor else tickets)
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
-    if key == "search":
-        current = InboxView(current.key, current.label, current.url, tickets.count(), current.statuses)
     query = request.GET.copy()
     query.pop("cursor", None)
     next_query = None
@@ -234,12 +244,3 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
         "priorities": Ticket.Priority.choices,
     }
     return render(request, "workspace/inbox.html", context)
-
-
-@agent_required
-def ticket_row(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """One row of the list, re-rendered when a live event says the ticket changed."""
-    ticket = ticket_get(user=request.user, ticket_id=ticket_id)
-    if ticket is None:
-        raise Http404("No such ticket.")
-    return render(request, "workspace/_ticket_row.html", {"ticket": ticket})

@@ -14,7 +14,7 @@ from tickets.api.permissions import contact_merge_check
 from tickets.models import Contact, MergeSuggestion, Ticket
 from tickets.selectors import ticket_get
 from tickets.services.contacts import contact_merge
-from tickets.services.ticket_merge import ticket_merge
+from tickets.services.ticket_merge import ticket_merge, ticket_unmerge
 from tickets.views.common import agent_required, int_or_none
 
 
@@ -75,4 +75,17 @@ def contact_merge_view(request: HttpRequest, ticket_id: int, suggestion_id: int)
     else:
         flash.success(request, _("Contacts merged."))
     # The duplicate's open ticket, if any, was folded into this one: this ticket stays the one to read.
+    return redirect("ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def ticket_unmerge_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Take this ticket back out of the one it was merged into."""
+    ticket = _ticket_or_404(request, ticket_id)
+    try:
+        ticket_unmerge(ticket=ticket, actor=request.user, reason=_("unmerged by an agent"))
+        flash.success(request, _("Ticket taken back out of the merge."))
+    except ValidationError as error:
+        flash.error(request, " ".join(error.messages))
     return redirect("ticket", ticket_id=ticket.pk)

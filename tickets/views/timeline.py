@@ -76,9 +76,13 @@ def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]
         return _("%(actor)s merged this ticket into #%(other)s") % {**names, "other": data.get("into")}
     if kind == "ticket.merged_in":
         return _("%(actor)s merged ticket #%(other)s into this one") % {**names, "other": data.get("from")}
+    if kind == "ticket.unmerged" and data.get("from"):
+        return _("%(actor)s took this ticket back out of #%(other)s") % {**names, "other": data["from"]}
     if kind == "ticket.unmerged":
-        other = data.get("from") or data.get("ticket_id")
-        return _("%(actor)s took ticket #%(other)s back out of the merge") % {**names, "other": other}
+        return _("%(actor)s took ticket #%(other)s back out of the merge") % {
+            **names,
+            "other": data.get("ticket_id"),
+        }
     if kind == "ticket.contact_changed":
         return _("%(actor)s merged the customer's contacts") % names
     return kind

@@ -16,12 +16,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("inbox/team/<int:team_id>/", inbox.inbox, name="inbox_team"),
     path("inbox/<slug:view>/", inbox.inbox, name="inbox"),
     path("tickets/<int:ticket_id>/", ticket.ticket_detail, name="ticket"),
-    path("tickets/<int:ticket_id>/row/", inbox.ticket_row, name="ticket_row"),
     path("tickets/<int:ticket_id>/timeline/", ticket.ticket_timeline_partial, name="ticket_timeline"),
     path("tickets/<int:ticket_id>/actions/", ticket.ticket_actions_partial, name="ticket_actions"),
     path("tickets/<int:ticket_id>/reply/", ticket.ticket_reply, name="ticket_reply"),
     path("tickets/<int:ticket_id>/action/", ticket.ticket_action, name="ticket_action"),
     path("tickets/<int:ticket_id>/merge/", merge.ticket_merge_view, name="ticket_merge"),
+    path("tickets/<int:ticket_id>/unmerge/", merge.ticket_unmerge_view, name="ticket_unmerge"),
     path(
         "tickets/<int:ticket_id>/merge-contact/<int:suggestion_id>/",
         merge.contact_merge_view,
