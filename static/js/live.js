@@ -5,6 +5,7 @@
   "use strict";
 
   var RECONNECT_MAX_MS = 15000;
+  var PAGE_SIZE = 50;
   var LIST_EVENTS = /^(ticket\.|message\.created$)/;
   var body = document.body;
   var socket = null;
@@ -64,16 +65,20 @@
     return Number(a.dataset.ticketRow) < Number(b.dataset.ticketRow);
   }
 
-  function placeRow(row) {
+  // A row already on this page moves to its place; a new one joins only the first page, and only above
+  // the end of a full page (further down it belongs to a page the agent has not loaded).
+  function placeRow(row, wasHere) {
+    if (!wasHere && list.dataset.firstPage !== "true") return;
     var tbody = document.getElementById("ticket-rows");
+    var rows = tbody.querySelectorAll("[data-ticket-row]");
+    var before = null;
+    for (var i = 0; i < rows.length; i++) {
+      if (comesBefore(row, rows[i])) { before = rows[i]; break; }
+    }
+    if (!before && !wasHere && rows.length >= PAGE_SIZE) return;
     var empty = tbody.querySelector("tr.empty");
     if (empty) empty.remove();
-    var rows = tbody.querySelectorAll("[data-ticket-row]");
-    for (var i = 0; i < rows.length; i++) {
-      if (comesBefore(row, rows[i])) { tbody.insertBefore(row, rows[i]); return; }
-    }
-    // Past the last row of a full page it belongs to a later page, which the agent has not loaded.
-    if (rows.length < 50 || list.dataset.firstPage !== "true") tbody.appendChild(row);
+    tbody.insertBefore(row, before);
   }
 
   function refreshRow(ticketId, then) {
@@ -84,7 +89,7 @@
       if (!html) return;
       var row = fromHtml(html);
       if (wasSelected) row.classList.add("is-selected");
-      placeRow(row);
+      placeRow(row, !!existing);
       if (row.parentNode) flash(row);
       if (then) then(row);
     });

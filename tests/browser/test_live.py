@@ -158,3 +158,19 @@ def test_new_customer_message_on_my_ticket_notifies_me(
     assert page.get_attribute("[data-sound-toggle]", "aria-pressed") == "true"
     page.reload()
     assert page.get_attribute("[data-sound-toggle]", "aria-pressed") == "true"
+
+
+def test_live_rows_keep_the_queue_order(page_as: Any, alice: User, api_channel: ChannelAccount) -> None:
+    older = customer_writes(api_channel, "Prima", sender="a")
+    page = page_as(alice)
+    page.goto("/inbox/unassigned/")
+    live(page)
+
+    newer = customer_writes(api_channel, "Dopo", sender="b")
+    page.locator(f"#ticket-row-{newer.pk}").wait_for()
+    order = "Array.from(document.querySelectorAll('[data-ticket-row]')).map(r => Number(r.dataset.ticketRow))"
+    assert page.evaluate(order) == [older.pk, newer.pk]  # same priority: longest waiting first
+
+    ticket_update(ticket=newer, actor=alice, priority=4)
+    page.wait_for_function(f"{order}[0] === {newer.pk}")
+    assert page.evaluate(order) == [newer.pk, older.pk]
