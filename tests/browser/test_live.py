@@ -109,6 +109,14 @@ def test_typing_is_announced_for_replies_and_never_for_notes(
         def typing_frames() -> list[dict[str, Any]]:
             return [frame for frame in heard if frame.get("type") == "typing"]
 
+        def until(condition: Any, timeout_ms: int = 10_000) -> None:
+            # Frames are delivered while Playwright waits, so poll with short waits.
+            for _ in range(timeout_ms // 100):
+                if condition():
+                    return
+                page.wait_for_timeout(100)
+            raise AssertionError("condition not met in time")
+
         page.keyboard.press("n")
         page.keyboard.type("nota privata")
         page.wait_for_timeout(700)
@@ -118,11 +126,11 @@ def test_typing_is_announced_for_replies_and_never_for_notes(
         page.keyboard.press("Escape")
         page.keyboard.press("r")
         page.keyboard.type("Arrivo")
-        page.wait_for_timeout(700)
+        until(typing_frames)
         frames = typing_frames()
-        assert frames and frames[0]["agent_id"] == alice.pk and frames[0]["state"] is True
-        page.wait_for_timeout(3500)  # idle: typing stops by itself
-        assert typing_frames()[-1]["state"] is False
+        assert frames[0]["agent_id"] == alice.pk and frames[0]["state"] is True
+        # Idle for 3 s: typing stops by itself.
+        until(lambda: typing_frames()[-1]["state"] is False)
     finally:
         other.close()
 
