@@ -89,7 +89,7 @@
                               "aria-label": T.placeholder });
   var fileInput = el("input", { type: "file", id: "composer-file", className: "visually-hidden",
                                 accept: cfg.attachment_types.join(","), "aria-label": T.attach });
-  var attachButton = el("button", { type: "button", className: "attach", "aria-label": T.attach, text: "📎" });
+  var attachButton = el("button", { type: "button", className: "attach", "aria-label": T.attach, text: "+" });
   var sendButton = el("button", { type: "submit", className: "send", text: T.send });
   var awayEmail = el("input", { type: "email", id: "away-email", autocomplete: "email", maxlength: "320" });
   var awayBox = el("div", { className: "away", hidden: "" }, [
@@ -327,6 +327,7 @@
     if (!msg || msg.sportello !== 1) return;
     if (msg.cmd === "open") setOpen(true);
     else if (msg.cmd === "close") setOpen(false);
+    else if (msg.cmd === "layout") document.body.classList.toggle("full", !!(msg.data && msg.data.full));
     else if (msg.cmd === "identify" && msg.data) {
       var who = msg.data;
       link.session({ identity: { user_id: who.user_id || "", email: who.email || "", name: who.name || "",

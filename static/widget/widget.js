@@ -58,6 +58,7 @@
     }
     // Inline !important rules beat any stylesheet of the host page.
     frame.style.cssText = css.replace(/;/g, " !important;");
+    post("layout", { full: state.open && phone });
   }
 
   window.addEventListener("message", function (event) {
