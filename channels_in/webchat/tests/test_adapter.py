@@ -19,6 +19,7 @@ from channels_in.webchat.schemas import config_parse
 from channels_in.webchat.tests.conftest import SHOP
 from channels_in.webchat.tokens import Visitor, anonymous_visitor_id
 from tickets import events
+from tickets.event_schema import check_event
 from tickets.models import Attachment, ContactIdentity, MergeSuggestion, Message
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply
@@ -210,6 +211,8 @@ def test_an_agent_reply_is_sent_to_the_visitor_group(  # type: ignore[no-untyped
     received = [receive(layer, inbox) for _ in range(2)]
     assert [item["kind"] for item in received] == ["message.created", "message.sent"]
     assert all(json.loads(item["text"])["data"]["id"] == reply.pk for item in received)
+    for item in received:
+        check_event(json.loads(item["text"]), for_visitor=True)
 
 
 @pytest.mark.django_db
@@ -233,3 +236,4 @@ def test_agent_typing_reaches_the_visitor_without_naming_the_agent(  # type: ign
     assert received["kind"] == "visitor.typing"
     assert set(event) == {"type", "ticket_id", "state", "at"}
     assert (event["ticket_id"], event["state"]) == (ticket.pk, True)
+    check_event(event, for_visitor=True)
