@@ -114,8 +114,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         timer = getattr(self, "auth_timer", None)
         if timer is not None:
             timer.cancel()
-        if getattr(self, "read_task", None) is not None:
-            self.read_task.cancel()
+        read_task = getattr(self, "read_task", None)
+        if read_task is not None:
+            read_task.cancel()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             self.group = ""
@@ -138,7 +139,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         client_id = ""
         try:
             frame = _parse(text_data)
-            client_id = frame.get("client_id") if client_id_valid(frame.get("client_id")) else ""
+            client_id = str(frame["client_id"]) if client_id_valid(frame.get("client_id")) else ""
             kind = frame["type"]
             if self.visitor is None and kind != "auth":
                 raise FrameError("unauthenticated", "Send the auth frame first.")
@@ -335,7 +336,7 @@ def _client_id_of(text_data: str | None) -> str:
     except ValueError:
         return ""
     value = frame.get("client_id") if isinstance(frame, dict) else None
-    return value if client_id_valid(value) else ""
+    return str(value) if client_id_valid(value) else ""
 
 
 def _marks(frame: dict[str, Any]) -> dict[int, int]:

@@ -18,7 +18,7 @@ from channels_in.base import IdentityKind
 from channels_in.inbound import Recorded, inbound_event_record
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.webchat.adapter import provider_message_id
-from channels_in.webchat.schemas import VisitorEvent, WebchatConfig
+from channels_in.webchat.schemas import AttachmentOut, VisitorEvent, WebchatConfig
 from channels_in.webchat.tokens import Visitor
 from tickets.models import ContactIdentity, Message
 from tickets.services.messages import message_status_update
@@ -127,11 +127,11 @@ def visitor_message_record(
         answer_by_email=answer_by_email,
         sent_at=timezone.now(),
         attachments=[
-            {
-                "filename": upload.filename[:255] or "file",
-                "content_type": upload.content_type,
-                "content_base64": base64.b64encode(upload.content).decode(),
-            }
+            AttachmentOut(
+                filename=upload.filename[:255] or "file",
+                content_type=upload.content_type,
+                content_base64=base64.b64encode(upload.content).decode(),
+            )
             for upload in uploads
         ],
     )
