@@ -344,9 +344,10 @@ class AgentConsumer(AsyncWebsocketConsumer):
             if not rows:
                 return
             for _, key, text in rows:
-                # Already delivered through an inbox group before the subscription: not twice.
-                if self._first_time(key):
-                    await self._write(text)
+                # Written even if an inbox group delivered it before the subscription: the client
+                # asked for everything after ``after_seq`` and may not have applied that copy here.
+                self._first_time(key)
+                await self._write(text)
             self.marks[ticket_id] = rows[-1][0]
 
     def _first_time(self, key: str) -> bool:
