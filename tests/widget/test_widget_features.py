@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -247,9 +248,11 @@ def test_the_demo_page_served_by_the_help_desk_embeds_a_working_chat(  # type: i
     seeding.start()
     seeding.join(timeout=120)
     page = new_page(chromium, locale="it-IT")
+    started = time.monotonic()
     page.goto(f"{running.url}/widget/demo/")
     chat = widget(page)
     expect(chat.locator("button.launcher")).to_contain_text("Scrivici", timeout=SLOW_MS)
+    print(f"\ndemo page: script tag to usable launcher in {(time.monotonic() - started) * 1000:.0f} ms")
     page.click("#open-chat")  # the page's own button calls Sportello.open()
     expect(chat.locator("[role=dialog] h1")).to_have_text("Bottega Sportello")
     expect(chat.locator(".connection")).to_have_attribute("data-state", "online", timeout=SLOW_MS)
