@@ -205,7 +205,8 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         print(f"  {pgbench.tps:.0f} tps", flush=True)
 
     config = StackConfig(
-        database="sportello_bench_run",
+        database=options.database,
+        redis_db=options.redis_db,
         web_workers=options.web_workers,
         web_threads=options.web_threads,
         workers=[
@@ -411,7 +412,10 @@ def main() -> None:
     parser.add_argument("--pgbench-scale", type=int, default=10)
     parser.add_argument("--pgbench-seconds", type=int, default=15)
     parser.add_argument("--skip-pgbench", action="store_true")
-    parser.add_argument("--keep-db", action="store_true", help="leave sportello_bench_run for inspection")
+    # Two runs at once (or a run next to other work) need a database and a Redis database each.
+    parser.add_argument("--database", default="sportello_bench_run", help="must start with sportello_bench_")
+    parser.add_argument("--redis-db", type=int, default=4)
+    parser.add_argument("--keep-db", action="store_true", help="leave the run's database for inspection")
     options = parser.parse_args()
     if options.messages % options.customers:
         parser.error("--messages must be a multiple of --customers")

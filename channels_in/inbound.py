@@ -70,37 +70,45 @@ class ProcessOutcome:
 
 
 def inbound_event_process(*, event_id: int) -> ProcessOutcome:
-    """Parse the event and file every message in it; safe to run twice, and never drops an event."""
-    now = timezone.now()
-    # A live claim means another worker is on it (a duplicate task, or a re-queue that raced it); only
-    # a claim older than the stale deadline is a dead worker's, to be taken over.
-    abandoned = now - timedelta(seconds=settings.STALE_WORK_SECONDS)
-    claimed = (
-        InboundEvent.objects.filter(pk=event_id, state=InboundEvent.State.PENDING)
+    """Parse the event and file every message in it; safe to run twice, and never drops an event.
+
+    Claim, filing and the event's new state are one transaction: the claim is the event's row lock,
+    so two workers cannot both file it, and a worker that dies mid-way leaves the event exactly as it
+    was, pending, for the stale-work sweep. One commit per event instead of three.
+    """
+    try:
+        with transaction.atomic():
+            event = _claim(event_id)
+            if event is not None:
+                return _process(event)
+    except Exception as error:
+        logger.exception("inbound event %s failed", event_id)
+        return _attempt_failed(event_id, error)
+    state = InboundEvent.objects.filter(pk=event_id).values_list("state", flat=True).first()
+    return ProcessOutcome(state=state or "missing")
+
+
+def _claim(event_id: int) -> InboundEvent | None:
+    """The pending event, row-locked for this transaction; None when done or another worker is on it."""
+    # A locked row is being filed right now; a ``claimed_at`` younger than the stale deadline is a
+    # claim by a worker of the previous release (which committed claims on their own), left to it.
+    abandoned = timezone.now() - timedelta(seconds=settings.STALE_WORK_SECONDS)
+    return (
+        InboundEvent.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("channel_account")
+        .filter(pk=event_id, state=InboundEvent.State.PENDING)
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=abandoned))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
+        .first()
     )
-    if not claimed:
-        state = InboundEvent.objects.filter(pk=event_id).values_list("state", flat=True).first()
-        return ProcessOutcome(state=state or "missing")
-    event = InboundEvent.objects.select_related("channel_account").get(pk=event_id)
+
+
+def _process(event: InboundEvent) -> ProcessOutcome:
     try:
         messages = adapter_for(event.channel_account.kind).parse(event)
-        message_ids = [pk for item in messages if (pk := _file(item, event.channel_account)) is not None]
     except PayloadError as error:
+        # Parsing writes nothing, so the transaction is still good for recording why.
         return _finish(event, InboundEvent.State.FAILED, error=str(error))
-    except Exception as error:
-        logger.exception("inbound event %s failed (attempt %s)", event.pk, event.attempts)
-        if event.attempts >= MAX_ATTEMPTS:
-            return _finish(event, InboundEvent.State.FAILED, error=f"{type(error).__name__}: {error}")
-        retry_in = min(2**event.attempts, 300)
-        # The retry is due then: the stale-work sweep counts from there, not from the first receipt.
-        InboundEvent.objects.filter(pk=event.pk).update(
-            claimed_at=None,
-            error=f"{type(error).__name__}: {error}",
-            enqueued_at=timezone.now() + timedelta(seconds=retry_in),
-        )
-        return ProcessOutcome(state=InboundEvent.State.PENDING, retry_in=retry_in)
+    message_ids = [pk for item in messages if (pk := _file(item, event.channel_account)) is not None]
     state = InboundEvent.State.DONE if message_ids else InboundEvent.State.IGNORED
     return _finish(event, state, result={"message_ids": message_ids})
 
@@ -116,10 +124,42 @@ def _file(item: InboundMessage, account: ChannelAccount) -> int | None:
 def _finish(
     event: InboundEvent, state: str, *, error: str = "", result: dict | None = None
 ) -> ProcessOutcome:
+    now = timezone.now()
     InboundEvent.objects.filter(pk=event.pk).update(
-        state=state, error=error, result=result or {}, processed_at=timezone.now()
+        state=state,
+        error=error,
+        result=result or {},
+        attempts=F("attempts") + 1,
+        claimed_at=now,
+        processed_at=now,
     )
     return ProcessOutcome(state=state)
+
+
+def _attempt_failed(event_id: int, error: Exception) -> ProcessOutcome:
+    """Count a failed attempt (its work was rolled back): back off, or after the last one, fail."""
+    reason = f"{type(error).__name__}: {error}"
+    with transaction.atomic():
+        # Waits for a worker that took the event over meanwhile, then sees what it did.
+        event = InboundEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.state != InboundEvent.State.PENDING:
+            return ProcessOutcome(state=event.state if event is not None else "missing")
+        attempts = event.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            now = timezone.now()
+            InboundEvent.objects.filter(pk=event_id).update(
+                state=InboundEvent.State.FAILED, error=reason, attempts=attempts, processed_at=now
+            )
+            return ProcessOutcome(state=InboundEvent.State.FAILED)
+        retry_in = min(2**attempts, 300)
+        # The retry is due then: the stale-work sweep counts from there, not from the first receipt.
+        InboundEvent.objects.filter(pk=event_id).update(
+            attempts=attempts,
+            claimed_at=None,
+            error=reason,
+            enqueued_at=timezone.now() + timedelta(seconds=retry_in),
+        )
+    return ProcessOutcome(state=InboundEvent.State.PENDING, retry_in=retry_in)
 
 
 def inbound_event_replay(*, event: InboundEvent) -> None:
