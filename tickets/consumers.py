@@ -328,8 +328,12 @@ class AgentConsumer(AsyncWebsocketConsumer):
                 # Publishes from different processes can overtake each other, and a pub/sub message
                 # can be lost; the database has every event, in order.
                 await self._fill(ticket_id, upto=seq - 1)
-            self.marks[ticket_id] = max(self.marks.get(ticket_id, 0), seq)
+                if ticket_id not in self.marks:
+                    return  # released or unsubscribed while filling
+            self.marks[ticket_id] = seq
         await self._write(message["text"])
+        if self.agent is None:
+            return  # the write found the socket gone
         if message["kind"] in _VISIBILITY_EVENTS and ticket_id in self.marks and not self.agent.sees_all:
             visible = await database_sync_to_async(_still_visible)(self.scope["user"], ticket_id)
             if not visible:
