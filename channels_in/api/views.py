@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -10,6 +13,27 @@ from channels_in.http import RequestRejected, read_body
 from channels_in.inbound import inbound_event_record, request_headers
 from channels_in.models import ChannelAccount
 from channels_in.signing import SIGNATURE_HEADER, bearer_valid, signature_valid
+
+# key -> (valid until, account). A busy integration posts many times a second, and every post would
+# otherwise read the same row; a change to the channel applies once its entry runs out.
+_accounts: dict[str, tuple[float, ChannelAccount]] = {}
+
+
+def _account(channel_key: str) -> ChannelAccount | None:
+    ttl = settings.INBOUND_ACCOUNT_CACHE_SECONDS
+    now = time.monotonic()
+    cached = _accounts.get(channel_key)
+    if ttl and cached is not None and cached[0] > now:
+        return cached[1]
+    account = ChannelAccount.objects.filter(
+        key=channel_key, kind=ChannelAccount.Kind.API, active=True
+    ).first()
+    # Unknown keys are not remembered: a caller trying keys cannot grow this.
+    if ttl and account is not None:
+        _accounts[channel_key] = (now + ttl, account)
+    else:
+        _accounts.pop(channel_key, None)
+    return account
 
 
 def _authenticate(account: ChannelAccount, request: HttpRequest, body: bytes) -> None:
@@ -25,9 +49,7 @@ def _authenticate(account: ChannelAccount, request: HttpRequest, body: bytes) ->
 @require_POST
 def inbound_message(request: HttpRequest, channel_key: str) -> JsonResponse:
     """Accept one message: verify, validate, store the raw event, answer 202 — processing is async."""
-    account = ChannelAccount.objects.filter(
-        key=channel_key, kind=ChannelAccount.Kind.API, active=True
-    ).first()
+    account = _account(channel_key)
     if account is None:
         return JsonResponse({"error": "unknown channel"}, status=404)
     try:

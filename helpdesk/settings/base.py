@@ -219,6 +219,8 @@ EMBEDDED_WORKER_THREADS = env.integer("EMBEDDED_WORKER_THREADS", 2, minimum=1)
 # --- Sportello -----------------------------------------------------------------------------------------
 INBOUND_MAX_BYTES = env.integer("INBOUND_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_BYTES
+# How long a web process reuses an inbound channel's account (token, active flag) before reading it again.
+INBOUND_ACCOUNT_CACHE_SECONDS = env.integer("INBOUND_ACCOUNT_CACHE_SECONDS", 5, minimum=0)
 REOPEN_WINDOW_DAYS = env.integer("REOPEN_WINDOW_DAYS", 7, minimum=0)
 STALE_WORK_SECONDS = env.integer("STALE_WORK_SECONDS", 30, minimum=1)
 DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
