@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -44,7 +45,7 @@ def inbound_event_record(
     provider_event_id: str | None,
 ) -> Recorded:
     """Store the raw event durably and queue its processing; a re-delivery finds the first row."""
-    from channels_in import tasks
+    from channels_in.drain import ingest_schedule
 
     # Re-deliveries are the exception: the unique key refuses one, and only then is the first row read.
     try:
@@ -56,7 +57,7 @@ def inbound_event_record(
                 headers=headers,
                 content_type=content_type[:150],
             )
-            tasks.ingest_event.delay_on_commit(event.pk)
+            transaction.on_commit(partial(ingest_schedule, event.pk))
     except IntegrityError:
         event = InboundEvent.objects.get(channel_account=account, provider_event_id=provider_event_id)
         return Recorded(event, created=False)
@@ -76,30 +77,48 @@ def inbound_event_process(*, event_id: int) -> ProcessOutcome:
     so two workers cannot both file it, and a worker that dies mid-way leaves the event exactly as it
     was, pending, for the stale-work sweep. One commit per event instead of three.
     """
-    try:
-        with transaction.atomic():
-            event = _claim(event_id)
-            if event is not None:
-                return _process(event)
-    except Exception as error:
-        logger.exception("inbound event %s failed", event_id)
-        return _attempt_failed(event_id, error)
+    claimed = _process_first(_claimable().filter(pk=event_id))
+    if claimed is not None:
+        return claimed[1]
     state = InboundEvent.objects.filter(pk=event_id).values_list("state", flat=True).first()
     return ProcessOutcome(state=state or "missing")
 
 
-def _claim(event_id: int) -> InboundEvent | None:
-    """The pending event, row-locked for this transaction; None when done or another worker is on it."""
-    # A locked row is being filed right now; a ``claimed_at`` younger than the stale deadline is a
-    # claim by a worker of the previous release (which committed claims on their own), left to it.
+def inbound_event_process_next() -> tuple[int, ProcessOutcome] | None:
+    """Claim and process the oldest pending event nobody is on; None when there is none."""
+    # A back-off sets ``enqueued_at`` ahead: that event waits for its retry, not for the next drain.
+    due = _claimable().filter(enqueued_at__lte=timezone.now())
+    # The (state, received_at) index gives this order without sorting the backlog.
+    return _process_first(due.order_by("received_at", "pk"))
+
+
+def _claimable() -> QuerySet[InboundEvent]:
+    """Pending events no worker is on, row-locked by the transaction that reads them."""
+    # A locked row is being filed right now and is skipped; a ``claimed_at`` younger than the stale
+    # deadline is a claim by a worker of the previous release (which committed claims on their own).
     abandoned = timezone.now() - timedelta(seconds=settings.STALE_WORK_SECONDS)
     return (
         InboundEvent.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("channel_account")
-        .filter(pk=event_id, state=InboundEvent.State.PENDING)
+        .filter(state=InboundEvent.State.PENDING)
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=abandoned))
-        .first()
     )
+
+
+def _process_first(claimable: QuerySet[InboundEvent]) -> tuple[int, ProcessOutcome] | None:
+    event_id: int | None = None
+    try:
+        with transaction.atomic():
+            event = claimable.first()
+            if event is None:
+                return None
+            event_id = event.pk
+            return event_id, _process(event)
+    except Exception as error:
+        if event_id is None:
+            raise
+        logger.exception("inbound event %s failed", event_id)
+        return event_id, _attempt_failed(event_id, error)
 
 
 def _process(event: InboundEvent) -> ProcessOutcome:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from channels_in.drain import inbound_events_drain
 from channels_in.inbound import inbound_event_process
 
 
@@ -11,3 +12,8 @@ def ingest_event(self, event_id: int) -> str:  # type: ignore[no-untyped-def]
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.state
+
+
+@shared_task(acks_late=True)
+def ingest_drain(slot: int) -> int:
+    return inbound_events_drain(slot=slot)

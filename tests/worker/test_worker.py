@@ -139,7 +139,8 @@ def test_a_worker_killed_holding_an_inbound_event_loses_nothing(
     channel: ChannelAccount,
     tmp_path: Path,
 ) -> None:
-    flag, hold_env = hold(tmp_path, "channels_in.tasks.ingest_event")
+    # A posted event is filed by a drain; the sweep re-queues it as a task of its own.
+    flag, hold_env = hold(tmp_path, "channels_in.tasks.ingest_drain", "channels_in.tasks.ingest_event")
     doomed = start_worker(include=[HOOKS], env=hold_env)
     accepted = post_message(asgi_server, channel, "kill-1")
     wait_until(flag.with_suffix(".held").exists, timeout=BOUND, what="worker holding the ingest task")

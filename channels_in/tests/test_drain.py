@@ -1,0 +1,144 @@
+"""Draining pending inbound events in batches: each once, oldest first, nothing lost to a crash."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection
+from django.utils import timezone
+
+from channels_in import drain
+from channels_in import inbound as inbound_module
+from channels_in.api.tests.wire import payload
+from channels_in.models import ChannelAccount, InboundEvent
+from tickets.models import Message, Ticket, TicketEvent
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing in the worker gets to handle it."""
+
+
+def stored(account: ChannelAccount, message_id: str, customer: str = "cust-42") -> InboundEvent:
+    """An event as recorded, without running its task."""
+    body = payload(message_id, sender={"id": customer, "name": "Giulia Neri"}, text=message_id)
+    return InboundEvent.objects.create(
+        channel_account=account,
+        provider_event_id=message_id,
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+    )
+
+
+@pytest.mark.django_db
+def test_a_drain_files_every_pending_event_in_the_order_received(api_channel: ChannelAccount) -> None:
+    for number in range(6):
+        stored(api_channel, f"m-{number}")
+
+    assert drain.inbound_events_drain(slot=0) == 6
+
+    ticket = Ticket.objects.get()
+    texts = list(ticket.messages.order_by("pk").values_list("text", flat=True))
+    assert texts == [f"m-{number}" for number in range(6)]
+    seqs = list(TicketEvent.objects.filter(ticket=ticket).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, 8))
+    assert set(InboundEvent.objects.values_list("state", "attempts")) == {("done", 1)}
+
+
+@pytest.mark.django_db
+def test_a_drain_stops_at_its_limit_and_leaves_the_rest_pending(api_channel: ChannelAccount) -> None:
+    events = [stored(api_channel, f"m-{number}") for number in range(5)]
+
+    assert drain.inbound_events_drain(slot=0, limit=3) == 3
+
+    states = dict(InboundEvent.objects.values_list("pk", "state"))
+    assert [states[event.pk] for event in events] == ["done"] * 3 + ["pending"] * 2
+
+
+@pytest.mark.django_db
+def test_an_event_backing_off_is_left_to_its_retry(api_channel: ChannelAccount) -> None:
+    event = stored(api_channel, "m-1")
+    InboundEvent.objects.filter(pk=event.pk).update(
+        attempts=1, enqueued_at=timezone.now() + timedelta(seconds=8)
+    )
+
+    assert drain.inbound_events_drain(slot=0) == 0
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_drains_at_once_file_each_event_once(api_channel: ChannelAccount) -> None:
+    for number in range(24):
+        stored(api_channel, f"m-{number}", customer=f"cust-{number % 3}")
+    barrier = threading.Barrier(4)
+
+    def run(slot: int) -> int:
+        try:
+            barrier.wait(timeout=10)
+            return drain.inbound_events_drain(slot=slot)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        processed = list(pool.map(run, range(4)))
+
+    assert sum(processed) == 24
+    assert Message.objects.count() == 24
+    assert set(InboundEvent.objects.values_list("state", "attempts")) == {("done", 1)}
+    assert Ticket.objects.count() == 3
+    for ticket in Ticket.objects.all():
+        seqs = list(TicketEvent.objects.filter(ticket=ticket).order_by("seq").values_list("seq", flat=True))
+        assert seqs == list(range(1, len(seqs) + 1))
+
+
+@pytest.mark.django_db
+def test_a_drain_killed_mid_batch_loses_nothing(
+    api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(5):
+        stored(api_channel, f"m-{number}")
+    finish = inbound_module._finish
+    finished: list[int] = []
+
+    def killed_at_the_third(event: InboundEvent, *args: Any, **kwargs: Any) -> Any:
+        if len(finished) == 2:
+            raise WorkerKilled
+        finished.append(event.pk)
+        return finish(event, *args, **kwargs)
+
+    monkeypatch.setattr(inbound_module, "_finish", killed_at_the_third)
+    with pytest.raises(WorkerKilled):
+        drain.inbound_events_drain(slot=0)
+
+    # The two before the crash are filed; the third's work is gone with its transaction.
+    assert Message.objects.count() == 2
+    assert InboundEvent.objects.filter(state="pending", attempts=0, claimed_at=None).count() == 3
+    monkeypatch.undo()
+    assert drain.inbound_events_drain(slot=1) == 3
+    assert Message.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_with_a_redis_broker_one_drain_is_queued_per_slot_until_it_starts(
+    real_broker: str, api_channel: ChannelAccount
+) -> None:
+    broker = redis.Redis.from_url(real_broker)
+
+    def queued() -> int:
+        return int(broker.llen("ingest"))
+
+    for event_id in (4, 8, 12):  # all slot 0
+        drain.ingest_schedule(event_id)
+    assert queued() == 1
+    drain.ingest_schedule(5)  # slot 1
+    assert queued() == 2
+
+    # A drain that starts clears its flag first: the next event queues another drain.
+    assert drain.inbound_events_drain(slot=0) == 0
+    drain.ingest_schedule(16)
+    assert queued() == 3
