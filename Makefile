@@ -9,7 +9,7 @@ PORT ?= 8000
 PUBLIC_URL ?= http://$(HOST):$(PORT)
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format bench-ingest screenshots
+.PHONY: install run test lint format bench-ingest bench-workspace screenshots
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ format: install
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+## Inbox, ticket and search timings on 100,000 tickets and 1,000,000 messages (docs/performance.md).
+## HELPDESK_PYTHON=/tmp/dh-venv/bin/python adds django-helpdesk's ticket list on the same data size.
+bench-workspace: install
+	$(BIN)/python bench/workspace.py $(if $(HELPDESK_PYTHON),--helpdesk-python $(HELPDESK_PYTHON)) $(BENCH_ARGS)
 
 ## Save the agent workspace's main screens (real server, headless Chromium) to docs/screenshots/.
 screenshots: install
