@@ -145,3 +145,19 @@ def test_a_worker_killed_mid_event_leaves_it_pending_for_the_sweep(
     stored.refresh_from_db()
     assert (stored.state, stored.attempts) == ("done", 1)
     assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_processing_an_event_that_joins_the_open_ticket_is_one_transaction(
+    api_channel: ChannelAccount, django_assert_num_queries: Any
+) -> None:
+    inbound_event_process(event_id=record(api_channel, event_id="m-1").pk)
+    event = record(api_channel, event_id="m-2")
+
+    # Savepoint; claim with the account; savepoint; identities; open ticket (row lock); message;
+    # message.created; ticket row; release; the event's new state; release. (In the test's own
+    # transaction, BEGIN and COMMIT show up as a savepoint and its release.)
+    with django_assert_num_queries(11) as captured:
+        assert inbound_event_process(event_id=event.pk).state == "done"
+    statements = [query["sql"].split()[0] for query in captured.captured_queries]
+    assert statements.count("UPDATE") == 2
