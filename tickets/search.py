@@ -12,7 +12,7 @@ lower-cases and splits words without stemming; each searched word matches as a p
 finds "rimborso", "rimborsi"), which covers most of what stemming would.
 
 Contact names and identity values (email addresses, phones, provider ids) keep the substring match on
-both databases: agents paste fragments of them ("luigi@example", "+39 333"), which word matching would
+both databases: agents paste fragments of them ("luigi@example", "+39333"), which word matching would
 miss. On PostgreSQL trigram indexes (``pg_trgm``, where the extension can be created) answer those
 substring matches without reading every contact.
 """
