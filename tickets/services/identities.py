@@ -69,7 +69,7 @@ def contact_resolve(*, sender: IdentityClaim, others: list[IdentityClaim], name:
     primary = existing.get((primary_claim.kind, primary_claim.value))
     created = False
     if primary is not None:
-        contact = _live_contact(primary.contact)
+        contact = live_contact(primary.contact)
     else:
         contact = _contact_for_verified_claims(other_claims, existing)
         if contact is None:
@@ -98,7 +98,7 @@ def contact_resolve(*, sender: IdentityClaim, others: list[IdentityClaim], name:
     return ResolvedContact(contact, primary, created)
 
 
-def _live_contact(contact: Contact) -> Contact:
+def live_contact(contact: Contact) -> Contact:
     # Merges move identities, so this only follows a chain left by an interrupted merge.
     hops = 0
     while contact.merged_into_id is not None and hops < 10:
@@ -113,7 +113,7 @@ def _contact_for_verified_claims(
     for claim in claims:
         identity = existing.get((claim.kind, claim.value))
         if claim.verified and identity is not None:
-            return _live_contact(identity.contact)
+            return live_contact(identity.contact)
     return None
 
 

@@ -16,7 +16,7 @@ from tickets import events
 from tickets.models import Contact, Message, Ticket
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
-from tickets.services.identities import contact_resolve
+from tickets.services.identities import contact_resolve, live_contact
 from tickets.services.serialize import ticket_data
 
 logger = logging.getLogger(__name__)
@@ -151,7 +151,15 @@ def _ticket_for(
         return open_ticket, False, False
     # One writer per contact decides "reopen or create": the partial unique constraint backs it. A writer
     # we waited for may have just opened a ticket, so look again once the lock is ours.
-    Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    merged_into_id = (
+        Contact.objects.select_for_update()
+        .filter(pk=contact.pk)
+        .values_list("merged_into_id", flat=True)
+        .first()
+    )
+    if merged_into_id is not None:
+        # A merge committed after the contact was resolved: the customer now lives on the target contact.
+        return _ticket_for(inbound, account, live_contact(Contact.objects.get(pk=merged_into_id)))
     open_ticket = _open_ticket(contact)
     if open_ticket is not None:
         return open_ticket, False, False

@@ -208,3 +208,25 @@ def test_parallel_first_messages_on_two_channels_share_one_ticket(api_channel: C
 
     assert Ticket.objects.count() == 1
     assert Message.objects.count() == 10
+
+
+@pytest.mark.django_db
+def test_contact_merged_after_it_was_resolved_files_on_the_target(api_channel: ChannelAccount) -> None:
+    from django.contrib.auth.models import User
+
+    from tickets.services.contacts import contact_merge
+    from tickets.services.ingest import _ticket_for
+
+    source_ticket = ingest_inbound_message(inbound=inbound(api_channel, "s-1", sender="phone")).ticket
+    target_ticket = ingest_inbound_message(inbound=inbound(api_channel, "t-1", sender="laptop")).ticket
+    stale_source = Contact.objects.get(pk=source_ticket.contact_id)
+    supervisor = User.objects.create_user("merger")
+    contact_merge(source=stale_source, target=target_ticket.contact, actor=supervisor)
+
+    # The writer resolved the source contact just before the merge committed.
+    ticket, created, reopened = _ticket_for(
+        inbound(api_channel, "s-2", sender="phone"), api_channel, stale_source
+    )
+
+    assert (ticket.pk, created, reopened) == (target_ticket.pk, False, False)
+    assert Ticket.objects.filter(contact_id=stale_source.pk, status__in=Ticket.OPEN_STATUSES).count() == 0
