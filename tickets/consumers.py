@@ -439,10 +439,14 @@ _sockets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[AgentConsumer
 )
 
 
+_upkeep_tasks: set[asyncio.Task[None]] = set()
+
+
 def _local_sockets(loop: asyncio.AbstractEventLoop) -> set[AgentConsumer]:
     if loop not in _sockets:
         _sockets[loop] = set()
-        loop.create_task(_upkeep(loop), name="live-presence-upkeep")
+        # The loop holds tasks only weakly: keep a reference so the upkeep cannot be collected.
+        _upkeep_tasks.add(loop.create_task(_upkeep(loop), name="live-presence-upkeep"))
     return _sockets[loop]
 
 

@@ -44,7 +44,6 @@ class LeaseStore(Protocol):
     def index_add(self, index: str, key: str) -> None: ...
     def index_drop(self, index: str, key: str) -> None: ...
     def index(self, index: str) -> list[str]: ...
-    def claim(self, name: str, seconds: float) -> bool: ...
 
 
 class MemoryLeaseStore:
@@ -92,9 +91,6 @@ class MemoryLeaseStore:
         with self._lock:
             return list(self._indexes.get(index, set()))
 
-    def claim(self, name: str, seconds: float) -> bool:
-        return True
-
 
 class RedisLeaseStore:
     """Scaled mode: sorted sets scored by expiry, shared by every web process."""
@@ -131,10 +127,6 @@ class RedisLeaseStore:
 
     def index(self, index: str) -> list[str]:
         return list(self._redis.smembers(self._k(index)))
-
-    def claim(self, name: str, seconds: float) -> bool:
-        """True for one caller per period, whichever process asks first."""
-        return bool(self._redis.set(self._k(f"claim:{name}"), "1", nx=True, px=int(seconds * 1000)))
 
 
 _store: LeaseStore | None = None
@@ -338,12 +330,10 @@ def leases_renew(leases: Iterable[SocketLease]) -> None:
 def leases_sweep() -> dict[str, int]:
     """Expire leases nobody renewed (a crashed process, a lost connection) and fix what they held.
 
-    Every process calls it; one of them does the work each period. Running twice would still be
-    safe: each change is a locked, conditional recompute.
+    Every process runs it each period, so one stuck or dying process cannot starve the others of
+    their sweep; running it twice is safe, as each change is a locked, conditional recompute.
     """
     store, now = lease_store(), time.time()
-    if not store.claim("sweep", RENEW_SECONDS * 0.8):
-        return {"agents": 0, "tickets": 0}
     changed_agents = 0
     present = AgentProfile.objects.exclude(presence=Presence.OFFLINE).values_list("user_id", flat=True)
     for user_id in list(present):
