@@ -7,6 +7,8 @@ is copied, so undoing a merge is only a matter of reopening the source.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -53,10 +55,10 @@ def ticket_merge(
         source.solved_at = now
         source.merged_into = target
         source.updated_at = now
-        events.ticket_event_record(
-            ticket=source,
-            type=MERGED,
-            data={
+        _record_and_save(
+            source,
+            MERGED,
+            {
                 "into": target.pk,
                 "previous_status": previous_status,
                 "contact_merge_id": contact_merge_id,
@@ -64,19 +66,17 @@ def ticket_merge(
             },
             actor=actor,
             reason=reason,
-            save_seq=False,
+            fields=["status", "solved_at", "merged_into", "updated_at", "seq"],
         )
-        source.save(update_fields=["status", "solved_at", "merged_into", "updated_at", "seq"])
         target.updated_at = now
-        events.ticket_event_record(
-            ticket=target,
-            type=MERGED_IN,
-            data={"from": source.pk, "ticket": ticket_data(target)},
+        _record_and_save(
+            target,
+            MERGED_IN,
+            {"from": source.pk, "ticket": ticket_data(target)},
             actor=actor,
             reason=reason,
-            save_seq=False,
+            fields=["updated_at", "seq"],
         )
-        target.save(update_fields=["updated_at", "seq"])
     return source
 
 
@@ -113,23 +113,37 @@ def ticket_unmerge(*, ticket: Ticket, actor: AbstractBaseUser | None, reason: st
         source.solved_at = None if previous_status in Ticket.OPEN_STATUSES else source.solved_at
         source.merged_into = None
         source.updated_at = now
-        events.ticket_event_record(
-            ticket=source,
-            type=UNMERGED,
-            data={"from": target.pk, "ticket": ticket_data(source)},
+        _record_and_save(
+            source,
+            UNMERGED,
+            {"from": target.pk, "ticket": ticket_data(source)},
             actor=actor,
             reason=reason,
-            save_seq=False,
+            fields=["status", "solved_at", "merged_into", "updated_at", "seq"],
         )
-        source.save(update_fields=["status", "solved_at", "merged_into", "updated_at", "seq"])
         target.updated_at = now
-        events.ticket_event_record(
-            ticket=target,
-            type=UNMERGED,
-            data={"ticket_id": source.pk, "ticket": ticket_data(target)},
+        _record_and_save(
+            target,
+            UNMERGED,
+            {"ticket_id": source.pk, "ticket": ticket_data(target)},
             actor=actor,
             reason=reason,
-            save_seq=False,
+            fields=["updated_at", "seq"],
         )
-        target.save(update_fields=["updated_at", "seq"])
     return source
+
+
+def _record_and_save(
+    ticket: Ticket,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    fields: list[str],
+) -> None:
+    """Record one side's audit event (its next ``seq``) and save that side with its new ``seq``."""
+    events.ticket_event_record(
+        ticket=ticket, type=event_type, data=data, actor=actor, reason=reason, save_seq=False
+    )
+    ticket.save(update_fields=fields)
