@@ -3,8 +3,9 @@
 After an event commits, ``ingest_schedule`` makes sure a drain of the event's slot is queued: it sets
 the slot's flag in the broker's Redis (``SET NX``) and queues a drain only if the flag was not set. A
 drain clears its flag *before* it looks for work, so an event committed before a failed ``SET NX``
-is seen by the drain that held the flag. A drain files pending events one transaction each, oldest
-first, and hands over to a new drain after ``DRAIN_BATCH`` of them. Several slots let several
+is seen by the drain that held the flag. A drain files pending events oldest first, up to
+``TRANSACTION_BATCH`` per transaction (``inbound_events_process_batch``), and hands over to a new drain
+after ``DRAIN_BATCH`` of them. Several slots let several
 workers drain at once; they split the work with ``SKIP LOCKED``.
 
 Nothing depends on the flags for safety: the database is still the record of pending work. A flag
@@ -18,11 +19,13 @@ import logging
 
 import redis
 
-from channels_in.inbound import inbound_event_process_next
+from channels_in.inbound import inbound_events_process_batch
 
 logger = logging.getLogger(__name__)
 
-DRAIN_BATCH = 100
+DRAIN_BATCH = 200
+# Events filed per transaction: set-based filing pays per batch, a row lock is held until its commit.
+TRANSACTION_BATCH = 50
 DRAIN_SLOTS = 4
 # Longer than a drain normally waits in the queue; a lost drain's slot is free again after this.
 FLAG_SECONDS = 10
@@ -83,13 +86,13 @@ def inbound_events_drain(*, slot: int, limit: int = DRAIN_BATCH) -> int:
         client.delete(_FLAG_KEY.format(slot=slot))
     processed = 0
     while processed < limit:
-        claimed = inbound_event_process_next()
-        if claimed is None:
+        batch = inbound_events_process_batch(limit=min(TRANSACTION_BATCH, limit - processed))
+        if not batch:
             return processed
-        processed += 1
-        event_id, outcome = claimed
-        if outcome.retry_in is not None:
-            tasks.ingest_event.apply_async((event_id,), countdown=outcome.retry_in)
+        processed += len(batch)
+        for event_id, outcome in batch:
+            if outcome.retry_in is not None:
+                tasks.ingest_event.apply_async((event_id,), countdown=outcome.retry_in)
     # More may be waiting: a fresh task goes to the back of the queue, behind anything else queued.
     if client is not None:
         _drain_request(client, slot)

@@ -18,6 +18,7 @@ from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
 from tickets.services.bounces import bounce_record
 from tickets.services.ingest import ingest_inbound_message
+from tickets.services.ingest_batch import ingest_batch
 
 logger = logging.getLogger(__name__)
 
@@ -84,12 +85,82 @@ def inbound_event_process(*, event_id: int) -> ProcessOutcome:
     return ProcessOutcome(state=state or "missing")
 
 
-def inbound_event_process_next() -> tuple[int, ProcessOutcome] | None:
-    """Claim and process the oldest pending event nobody is on; None when there is none."""
-    # A back-off sets ``enqueued_at`` ahead: that event waits for its retry, not for the next drain.
-    due = _claimable().filter(enqueued_at__lte=timezone.now())
-    # The (state, received_at) index gives this order without sorting the backlog.
-    return _process_first(due.order_by("received_at", "pk"))
+def inbound_events_process_batch(*, limit: int) -> list[tuple[int, ProcessOutcome]]:
+    """Claim up to ``limit`` of the oldest pending events and file them in one transaction.
+
+    Messages that join an open ticket are filed set-based (``ingest_batch``), the others one by one
+    in the order received; every event's new state is written in the same transaction. If anything
+    fails, the whole batch is rolled back and its events are processed one transaction each, where a
+    failure is counted against the one event that caused it.
+    """
+    now = timezone.now()
+    claimed: list[int] = []
+    try:
+        with transaction.atomic():
+            batch = list(_claimable().filter(enqueued_at__lte=now).order_by("received_at", "pk")[:limit])
+            claimed = [event.pk for event in batch]
+            if not batch:
+                return []
+            return _process_batch(batch)
+    except Exception:
+        if not claimed:
+            raise
+        logger.warning(
+            "batch of %d inbound events failed; filing them one by one", len(claimed), exc_info=True
+        )
+    done: list[tuple[int, ProcessOutcome]] = []
+    for event_id in claimed:
+        result = _process_first(_claimable().filter(pk=event_id))
+        if result is not None:
+            done.append(result)
+    return done
+
+
+def _process_batch(batch: list[InboundEvent]) -> list[tuple[int, ProcessOutcome]]:
+    parsed: list[tuple[InboundEvent, list[InboundMessage] | PayloadError]] = []
+    for event in batch:
+        try:
+            parsed.append((event, adapter_for(event.channel_account.kind).parse(event)))
+        except PayloadError as error:
+            parsed.append((event, error))
+    items = [
+        (item, event.channel_account)
+        for event, messages in parsed
+        if not isinstance(messages, PayloadError)
+        for item in messages
+    ]
+    fast = iter(ingest_batch(items))
+    outcomes: list[tuple[int, ProcessOutcome]] = []
+    finished: list[tuple[InboundEvent, str, str, dict]] = []
+    for event, messages in parsed:
+        if isinstance(messages, PayloadError):
+            finished.append((event, InboundEvent.State.FAILED, str(messages), {}))
+            continue
+        message_ids: list[int] = []
+        for item in messages:
+            filed = next(fast)
+            pk = filed.pk if filed is not None else _file(item, event.channel_account)
+            if pk is not None:
+                message_ids.append(pk)
+        state = InboundEvent.State.DONE if message_ids else InboundEvent.State.IGNORED
+        finished.append((event, state, "", {"message_ids": message_ids}))
+    _finish_all(finished)
+    for event, state, _error, _result in finished:
+        outcomes.append((event.pk, ProcessOutcome(state=state)))
+    return outcomes
+
+
+def _finish_all(finished: list[tuple[InboundEvent, str, str, dict]]) -> None:
+    """Each event's new state, in one statement."""
+    now = timezone.now()
+    for event, state, error, result in finished:
+        event.state, event.error, event.result = state, error, result
+        event.attempts += 1
+        event.claimed_at = event.processed_at = now
+    InboundEvent.objects.bulk_update(
+        [event for event, *_rest in finished],
+        ["state", "error", "result", "attempts", "claimed_at", "processed_at"],
+    )
 
 
 def _claimable() -> QuerySet[InboundEvent]:

@@ -187,15 +187,23 @@ def message_event_record(
     The visitor gets a reduced copy (no staff ids, no internal fields) on its own group, and a note
     never does: ``message_visitor_groups`` decides.
     """
+    from tickets.models import TicketEvent
     from tickets.services.serialize import message_data
 
-    row = ticket_event_record(
-        ticket=ticket, type="message.created", data=message_data(message), actor=actor, save_seq=False
+    ticket.seq += 1
+    row = TicketEvent.objects.create(
+        ticket=ticket, seq=ticket.seq, type="message.created", payload=message_data(message), actor=actor
     )
+    message_event_published(row=row, ticket=ticket, message=message)
+    return row
+
+
+def message_event_published(*, row: TicketEvent, ticket: Ticket, message: Message) -> None:
+    """Publish a recorded ``message.created`` after commit: to staff, and to the visitor when it is theirs."""
+    publish_on_commit(groups=ticket_staff_groups(ticket), event=event_envelope(row))
     visitor_groups = message_visitor_groups(message)
     if visitor_groups:
         publish_on_commit(groups=visitor_groups, event=visitor_message_envelope(row, message))
-    return row
 
 
 def visitor_message_envelope(row: TicketEvent, message: Message) -> dict[str, Any]:

@@ -102,20 +102,22 @@ def test_a_drain_killed_mid_batch_loses_nothing(
 ) -> None:
     for number in range(5):
         stored(api_channel, f"m-{number}")
-    finish = inbound_module._finish
-    finished: list[int] = []
+    finish_all = inbound_module._finish_all
+    batches: list[int] = []
 
-    def killed_at_the_third(event: InboundEvent, *args: Any, **kwargs: Any) -> Any:
-        if len(finished) == 2:
+    def killed_in_the_second_batch(finished: list[Any]) -> None:
+        if batches:
             raise WorkerKilled
-        finished.append(event.pk)
-        return finish(event, *args, **kwargs)
+        batches.append(len(finished))
+        finish_all(finished)
 
-    monkeypatch.setattr(inbound_module, "_finish", killed_at_the_third)
+    monkeypatch.setattr(drain, "TRANSACTION_BATCH", 2)
+    monkeypatch.setattr(inbound_module, "_finish_all", killed_in_the_second_batch)
     with pytest.raises(WorkerKilled):
         drain.inbound_events_drain(slot=0)
 
-    # The two before the crash are filed; the third's work is gone with its transaction.
+    # The first batch's two are filed; the second's work is gone with its transaction.
+    assert batches == [2]
     assert Message.objects.count() == 2
     assert InboundEvent.objects.filter(state="pending", attempts=0, claimed_at=None).count() == 3
     monkeypatch.undo()

@@ -38,7 +38,7 @@ def normalize_identity(kind: str, value: str) -> str:
     return value
 
 
-def _normalized(claims: list[IdentityClaim]) -> list[IdentityClaim]:
+def normalized_claims(claims: list[IdentityClaim]) -> list[IdentityClaim]:
     seen: dict[tuple[str, str], IdentityClaim] = {}
     for claim in claims:
         value = normalize_identity(claim.kind, claim.value)
@@ -56,7 +56,7 @@ def contact_resolve(*, sender: IdentityClaim, others: list[IdentityClaim], name:
     Runs inside the caller's transaction; a concurrent creation surfaces as IntegrityError and the
     caller retries, when the row the other writer made is found instead.
     """
-    claims = _normalized([sender, *others])
+    claims = normalized_claims([sender, *others])
     primary_claim, other_claims = claims[0], claims[1:]
     lookup = Q()
     for claim in claims:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -13,7 +13,7 @@ from django.utils import timezone
 from channels_in.base import InboundMessage
 from channels_in.models import ChannelAccount
 from tickets import events
-from tickets.models import Contact, Message, Ticket
+from tickets.models import Contact, ContactIdentity, Message, Ticket
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.identities import contact_resolve, live_contact
@@ -79,33 +79,11 @@ def _ingest(inbound: InboundMessage, account: ChannelAccount, *, look_for_duplic
     else:
         ticket, created, reopened = _ticket_for(inbound, account, contact)
     now = timezone.now()
-    sent_at = inbound.sent_at or now
-    message = Message.objects.create(
-        ticket=ticket,
-        direction=Message.Direction.INBOUND,
-        channel_account=account,
-        identity=identity,
-        subject=inbound.subject[:300],
-        text=inbound.text,
-        html=inbound.html,
-        full_text=inbound.full_text,
-        external_id=inbound.external_id or None,
-        status=Message.Status.RECEIVED,
-        is_public=inbound.is_public,
-        is_automatic=inbound.is_automatic,
-        sent_at=sent_at,
-        created_at=now,
-        metadata=dict(inbound.metadata),
-    )
+    message = inbound_message_row(inbound, account, ticket=ticket, identity=identity, now=now)
+    message.save(force_insert=True)
     if inbound.attachments:
         attachments_store(message=message, attachments=inbound.attachments)
-
-    ticket.last_customer_message_at = max(filter(None, [ticket.last_customer_message_at, sent_at]))
-    if ticket.awaiting_agent_since is None and not inbound.is_automatic:
-        ticket.awaiting_agent_since = sent_at
-    if ticket.status == Ticket.Status.PENDING and not inbound.is_automatic:
-        ticket.status = Ticket.Status.OPEN
-    ticket.updated_at = now
+    ticket_takes_message(ticket, message, now)
     if created:
         events.ticket_event_record(
             ticket=ticket, type="ticket.created", data=ticket_data(ticket), save_seq=False
@@ -139,6 +117,46 @@ def _ingest(inbound: InboundMessage, account: ChannelAccount, *, look_for_duplic
     return IngestResult(
         message=message, ticket=ticket, created=True, ticket_created=created, ticket_reopened=reopened
     )
+
+
+def inbound_message_row(
+    inbound: InboundMessage,
+    account: ChannelAccount,
+    *,
+    ticket: Ticket,
+    identity: ContactIdentity,
+    now: datetime,
+) -> Message:
+    """The unsaved ``Message`` for a customer message filed on ``ticket``."""
+    return Message(
+        ticket=ticket,
+        direction=Message.Direction.INBOUND,
+        channel_account=account,
+        identity=identity,
+        subject=inbound.subject[:300],
+        text=inbound.text,
+        html=inbound.html,
+        full_text=inbound.full_text,
+        external_id=inbound.external_id or None,
+        status=Message.Status.RECEIVED,
+        is_public=inbound.is_public,
+        is_automatic=inbound.is_automatic,
+        sent_at=inbound.sent_at or now,
+        created_at=now,
+        status_changed_at=now,
+        metadata=dict(inbound.metadata),
+    )
+
+
+def ticket_takes_message(ticket: Ticket, message: Message, now: datetime) -> None:
+    """What one more customer message does to its ticket's state (saved by the caller)."""
+    sent_at = message.sent_at
+    ticket.last_customer_message_at = max(filter(None, [ticket.last_customer_message_at, sent_at]))
+    if ticket.awaiting_agent_since is None and not message.is_automatic:
+        ticket.awaiting_agent_since = sent_at
+    if ticket.status == Ticket.Status.PENDING and not message.is_automatic:
+        ticket.status = Ticket.Status.OPEN
+    ticket.updated_at = now
 
 
 def _ticket_for(
@@ -233,4 +251,4 @@ def _after_commit(*, ticket: Ticket, message: Message, ticket_is_new: bool, fetc
         tasks.fetch_attachments.delay_on_commit(message.pk)
 
 
-__all__ = ["IngestResult", "ingest_inbound_message"]
+__all__ = ["IngestResult", "inbound_message_row", "ingest_inbound_message", "ticket_takes_message"]
