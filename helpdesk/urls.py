@@ -15,8 +15,9 @@ urlpatterns = [
     # Live catch-up feeds, before the API include so its patterns cannot shadow them.
     path("api/v1/tickets/<int:ticket_id>/events", live_api.TicketEventsView.as_view(), name="ticket-events"),
     path("api/v1/live/feed", live_api.AgentFeedView.as_view(), name="live-feed"),
-    path("api/v1/", include("tickets.api.urls")),
+    # Webhooks first: they are most of the requests, and the API's many patterns would be tried before.
     path("api/v1/inbound/", include("channels_in.urls")),
+    path("api/v1/", include("tickets.api.urls")),
     path("widget/", include("channels_in.webchat.urls")),
     path("", include("tickets.views.urls")),
 ]
