@@ -16,6 +16,7 @@ from django.utils import timezone
 from channels_in.base import InboundMessage, PayloadError
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
+from helpdesk.sql import rows_update
 from tickets.services.bounces import bounce_record
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.ingest_batch import ingest_batch
@@ -194,7 +195,8 @@ def _finish_all(finished: list[tuple[InboundEvent, str, str, dict]]) -> None:
         event.state, event.error, event.result = state, error, result
         event.attempts += 1
         event.claimed_at = event.processed_at = now
-    InboundEvent.objects.bulk_update(
+    rows_update(
+        InboundEvent,
         [event for event, *_rest in finished],
         ["state", "error", "result", "attempts", "claimed_at", "processed_at"],
     )

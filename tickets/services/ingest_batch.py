@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from channels_in.base import IdentityClaim, InboundMessage
 from channels_in.models import ChannelAccount
+from helpdesk.sql import rows_update
 from tickets import events
 from tickets.models import ContactIdentity, Message, Ticket, TicketEvent
 from tickets.services.attachments import attachments_store
@@ -132,7 +133,8 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
         )
         touched[ticket.pk] = ticket
     TicketEvent.objects.bulk_create(audit)
-    Ticket.objects.bulk_update(
+    rows_update(
+        Ticket,
         list(touched.values()),
         ["last_customer_message_at", "awaiting_agent_since", "status", "updated_at", "seq"],
     )
