@@ -76,6 +76,20 @@ def _drain_request(client: redis.Redis, slot: int) -> None:
         raise
 
 
+def drains_request() -> bool:
+    """Make sure every slot has a drain queued (the stale-work sweep); False without a Redis broker.
+
+    A drain files whatever is pending, so events left behind by a lost drain or a dead worker need
+    one drain per slot, not a task each: a backlog of thousands stays a handful of tasks.
+    """
+    client = _flags()
+    if client is None:
+        return False
+    for slot in range(DRAIN_SLOTS):
+        _drain_request(client, slot)
+    return True
+
+
 def inbound_events_drain(*, slot: int, limit: int = DRAIN_BATCH) -> int:
     """File pending events until none is left or ``limit`` are done; returns how many were processed."""
     from channels_in import tasks

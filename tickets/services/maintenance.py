@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from channels_in.drain import drains_request
 from channels_in.models import InboundEvent
 from tickets.models import Message
 from tickets.services.messages import backoff_seconds
@@ -49,8 +50,9 @@ def stale_work_requeue() -> dict[str, int]:
     )
     if event_ids:
         InboundEvent.objects.filter(pk__in=event_ids).update(claimed_at=None, enqueued_at=now)
-        for event_id in event_ids:
-            channel_tasks.ingest_event.delay(event_id)
+        if not drains_request():
+            for event_id in event_ids:
+                channel_tasks.ingest_event.delay(event_id)
 
     requeued_messages = 0
     # A queued message behind a backlog is probably waiting its turn, as an unclaimed event is.
