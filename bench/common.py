@@ -102,6 +102,10 @@ def server_settings() -> dict[str, str]:
         connection.close()
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @dataclass(frozen=True)
 class PgbenchResult:
     tps: float
@@ -220,6 +224,8 @@ class Stack:
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def __enter__(self) -> Stack:
+        # A benchmark stopped with SIGTERM (a timeout, kill) must still stop the stack it started.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             self.start()
         except BaseException:
