@@ -167,6 +167,8 @@ class StackConfig:
     web_workers: int = 2
     web_threads: int = 4
     asgi_workers: int = 0
+    # Extra uvicorn options for the websocket processes (e.g. ``--ws-per-message-deflate=false``).
+    asgi_args: tuple[str, ...] = ()
     workers: list[WorkerSpec] = field(
         default_factory=lambda: [
             WorkerSpec("ingest", ("ingest",), concurrency=2),
@@ -260,6 +262,7 @@ class Stack:
                     f"--workers={self.config.asgi_workers}",
                     "--log-level=warning",
                     "--no-access-log",
+                    *self.config.asgi_args,
                 ],
                 {},
             )

@@ -46,6 +46,9 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from bench.common import Stack, StackConfig, WorkerSpec, write_results  # noqa: E402
 
 _MARK = re.compile(r"bench-(\d+)-(\d+)")
+# How the websocket processes are started in production (docs/operations.md): no per-message
+# compression, whose per-socket deflate of the same frame cost more than the rest of a delivery.
+ASGI_ARGS = ("--lifespan=off", "--ws-per-message-deflate=false")
 
 SETUP = """
 import json
@@ -95,6 +98,8 @@ class Phase:
     first_send: float = 0.0
     last_arrival: float = 0.0
     post_errors: int = 0
+    # CPU seconds each process group used during the phase, settle time included.
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -185,6 +190,7 @@ class Bench:
     async def run_phase(self, phase: Phase, *, rate: float | None, count: int) -> None:
         self.phase = phase
         self.phases.append(phase)
+        cpu_before = {**self.stack.process_cpu_seconds(), "bench client": time.process_time()}
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         async with httpx.AsyncClient(timeout=30, limits=limits) as client:
             phase.first_send = time.perf_counter()
@@ -201,6 +207,9 @@ class Bench:
         deadline = time.perf_counter() + self.args.settle
         while len(phase.latencies) < expected and time.perf_counter() < deadline:
             await asyncio.sleep(0.1)
+        # The client's own share (500 sockets read by one process) is on the same machine's CPUs.
+        cpu_after = {**self.stack.process_cpu_seconds(), "bench client": time.process_time()}
+        phase.cpu = {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 2) for name in cpu_after}
 
     def expected_deliveries(self, phase: Phase) -> int:
         per_team = defaultdict(int)
@@ -232,6 +241,8 @@ def summary(phase: Phase, expected: int) -> dict[str, Any]:
         "p99_ms": round(percentile(ms, 0.99), 1),
         "max_ms": round(max(ms), 1) if ms else None,
         "deliveries_per_s": round(len(ms) / span, 1),
+        "cpu_seconds": phase.cpu,
+        "asgi_cpu_us_per_delivery": round(phase.cpu.get("uvicorn", 0.0) / len(ms) * 1e6, 1) if ms else None,
     }
 
 
@@ -329,14 +340,23 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=500, help="messages posted at once")
     parser.add_argument("--customers", type=int, default=200, help="distinct senders per channel")
     parser.add_argument("--asgi-workers", type=int, default=2)
+    parser.add_argument(
+        "--asgi-arg",
+        action="append",
+        dest="asgi_args",
+        help=f"uvicorn option for the websocket processes, instead of {' '.join(ASGI_ARGS)} (repeatable)",
+    )
     parser.add_argument("--settle", type=float, default=30.0, help="seconds to wait for late deliveries")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--database", default="sportello_bench_live", help="database to (re)create")
+    parser.add_argument("--redis-db", type=int, default=5, help="Redis database number of this run")
     args = parser.parse_args()
 
     config = StackConfig(
-        database="sportello_bench_live",
-        redis_db=5,
+        database=args.database,
+        redis_db=args.redis_db,
         asgi_workers=args.asgi_workers,
+        asgi_args=tuple(args.asgi_args if args.asgi_args is not None else ASGI_ARGS),
         workers=[
             WorkerSpec("ingest", ("ingest",), concurrency=2),
             WorkerSpec("other", ("routing", "default", "sla", "outbound"), concurrency=1),
@@ -361,6 +381,7 @@ def main() -> None:
         "steady_seconds": args.seconds,
         "burst": args.burst,
         "asgi_workers": args.asgi_workers,
+        "asgi_args": list(args.asgi_args if args.asgi_args is not None else ASGI_ARGS),
         "cpus": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
     }
@@ -372,19 +393,27 @@ def report(results: dict[str, Any]) -> None:
     config = results["config"]
     print(
         f"\n{config['sockets']} agent sockets over {config['teams']} teams, "
-        f"{config['asgi_workers']} ASGI processes, {config['cpus']} CPUs"
+        f"{config['asgi_workers']} ASGI processes ({' '.join(config['asgi_args'])}), {config['cpus']} CPUs, "
+        f"load average at end {config['load_average_at_end'][0]:.1f}"
     )
     for name in ("steady", "burst"):
         row = results[name]
         label = f"{config['rate_per_s']:g} msg/s" if name == "steady" else f"{config['burst']} at once"
         print(
             f"{name:>6} ({label}): {row['deliveries']}/{row['expected_deliveries']} deliveries, "
-            f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, max {row['max_ms']} ms, "
             f"{row['deliveries_per_s']} deliveries/s, POST errors {row['post_errors']}"
         )
         print(
-            f"{'':>6}  event recorded → socket: p50 {row['recorded_to_socket_p50_ms']} ms, "
+            f"{'':>8}POST sent → socket:      p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
+            f"max {row['max_ms']} ms"
+        )
+        print(
+            f"{'':>8}event recorded → socket: p50 {row['recorded_to_socket_p50_ms']} ms, "
             f"p99 {row['recorded_to_socket_p99_ms']} ms, max {row['recorded_to_socket_max_ms']} ms"
+        )
+        print(
+            f"{'':>8}CPU s: {', '.join(f'{k} {v}' for k, v in row['cpu_seconds'].items())}; "
+            f"websocket processes {row['asgi_cpu_us_per_delivery']} µs per delivery"
         )
     check = results["seq_check"]
     print(

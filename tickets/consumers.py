@@ -11,18 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
 from tickets import events, live
 from tickets.access import agent_profile, can_see_ticket
+from tickets.frames import CLOSE_FLOODING, FrameConsumer, FrameError, RecentKeys, bool_field, int_field
 from tickets.models import Ticket, TicketEvent
 from tickets.services import presence
 
@@ -30,15 +28,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-CLOSE_FLOODING = 4429
 
-MAX_FRAME_CHARS = 4096
 MAX_SUBSCRIPTIONS = 50
-# Token bucket: a steady 10 frames a second, bursts of 30; far above what a person types.
-RATE_PER_SECOND = 10.0
-RATE_BURST = 30.0
-# Frames refused for rate before the socket is closed as a flood.
-FLOOD_LIMIT = 100
 # Events remembered per socket to deliver an event that reaches it through several groups once.
 RECENT_KEYS = 4096
 # Seconds a frame may take to leave; longer means the socket is closing or its client stalled.
@@ -91,38 +82,29 @@ def _events_between(ticket_id: int, after: int, upto: int) -> list[tuple[int, st
     ]
 
 
-class _Bucket:
-    def __init__(self) -> None:
-        self.tokens = RATE_BURST
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.stamp) * RATE_PER_SECOND)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-class FrameError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class AgentConsumer(AsyncWebsocketConsumer):
+class AgentConsumer(FrameConsumer):
     agent: _Agent | None = None
+    max_frame_chars = 4096
+    # A steady 10 frames a second, bursts of 30: far above what a person types.
+    rate_per_second = 10.0
+    rate_burst = 30.0
+    flood_limit = 100
+    handlers: ClassVar[dict[str, str]] = {
+        "ping": "on_ping",
+        "subscribe": "on_subscribe",
+        "unsubscribe": "on_unsubscribe",
+        "typing": "on_typing",
+        "replying": "on_replying",
+        "presence": "on_presence",
+    }
 
     async def connect(self) -> None:
         live.bind_server_loop()
+        self.frames_start()
         self.joined: list[str] = []
         self.marks: dict[int, int] = {}
         self.replying: set[int] = set()
-        self.recent: OrderedDict[str, None] = OrderedDict()
-        self.bucket = _Bucket()
-        self.refused = 0
+        self.recent = RecentKeys(RECENT_KEYS)
         user = self.scope.get("user")
         # Accept first: a close code can only be sent on an open socket, and clients need the code to
         # tell "log in again" (4401) from "not allowed" (4403).
@@ -145,7 +127,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
         state = await database_sync_to_async(presence.presence_connect)(
             user_id=agent.user_id, connection=self.channel_name
         )
-        await self._send(
+        await self.send_frame(
             {
                 "type": "hello",
                 "agent_id": agent.user_id,
@@ -185,52 +167,27 @@ class AgentConsumer(AsyncWebsocketConsumer):
 
     # --- frames from the client ------------------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.agent is None:
-            return
-        if not self.bucket.take():
-            self.refused += 1
-            if self.refused >= FLOOD_LIMIT:
-                # Released now: frames still queued behind this one must not keep the agent present.
-                await self._release()
-                await self.close(code=CLOSE_FLOODING)
-            elif self.refused == 1 or self.refused % 10 == 0:
-                await self._error("rate_limited", "Too many frames; slow down.")
-            return
-        try:
-            frame = self._parse(text_data, bytes_data)
-            handler = _HANDLERS.get(frame["type"])
-            if handler is None:
-                raise FrameError("unknown_type", f"Unknown frame type {str(frame['type'])[:40]!r}.")
-            await handler(self, frame)
-        except FrameError as error:
-            await self._error(error.code, str(error), ref=_ref_of(text_data))
-        except Exception:
-            logger.exception("agent socket frame failed")
-            await self._error("internal", "The frame could not be handled.", ref=_ref_of(text_data))
+    def hearing(self) -> bool:
+        return self.agent is not None
 
-    def _parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
-        if text_data is None:
-            raise FrameError("bad_frame", "Frames are JSON text.")
-        if len(text_data) > MAX_FRAME_CHARS:
-            raise FrameError("frame_too_large", f"Frames are at most {MAX_FRAME_CHARS} characters.")
-        try:
-            frame = json.loads(text_data)
-        except ValueError as error:
-            raise FrameError("bad_frame", "A frame is one JSON object.") from error
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            raise FrameError("bad_frame", 'A frame is a JSON object with a string "type".')
-        return frame
+    def echo_of(self, frame: dict[str, Any]) -> dict[str, Any]:
+        ref = frame.get("ref")
+        return {"ref": ref} if isinstance(ref, str | int) and len(str(ref)) <= 64 else {}
+
+    async def flooded(self) -> None:
+        # Released now: frames still queued behind this one must not keep the agent present.
+        await self._release()
+        await self.close(code=CLOSE_FLOODING)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
-        await self._send({"type": "pong", "at": timezone.now().isoformat()})
+        await self.send_frame({"type": "pong", "at": timezone.now().isoformat()})
 
     async def on_subscribe(self, frame: dict[str, Any]) -> None:
         assert self.agent is not None
-        ticket_id = _int_field(frame, "ticket_id")
+        ticket_id = int_field(frame, "ticket_id")
         after_seq = frame.get("after_seq")
         if after_seq is not None:
-            after_seq = _int_field(frame, "after_seq")
+            after_seq = int_field(frame, "after_seq")
         if ticket_id not in self.marks and len(self.marks) >= MAX_SUBSCRIPTIONS:
             raise FrameError("too_many_subscriptions", f"At most {MAX_SUBSCRIPTIONS} tickets at once.")
         user = self.scope["user"]
@@ -246,7 +203,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             ticket_id=ticket_id, user_id=self.agent.user_id, connection=self.channel_name, viewing=True
         )
         viewing, replying = await database_sync_to_async(presence.collision_state)(ticket_id=ticket_id)
-        await self._send(
+        await self.send_frame(
             {
                 "type": "subscribed",
                 "ticket_id": ticket_id,
@@ -263,21 +220,21 @@ class AgentConsumer(AsyncWebsocketConsumer):
 
     async def on_unsubscribe(self, frame: dict[str, Any]) -> None:
         assert self.agent is not None
-        ticket_id = _int_field(frame, "ticket_id")
+        ticket_id = int_field(frame, "ticket_id")
         if ticket_id in self.marks:
             await self._leave(self.agent, ticket_id)
-        await self._send({"type": "unsubscribed", "ticket_id": ticket_id, "reason": "asked"})
+        await self.send_frame({"type": "unsubscribed", "ticket_id": ticket_id, "reason": "asked"})
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         assert self.agent is not None
-        ticket_id, state = self._subscribed(frame), _bool_field(frame, "state")
+        ticket_id, state = self._subscribed(frame), bool_field(frame, "state")
         await database_sync_to_async(presence.typing_announce)(
             ticket_id=ticket_id, user_id=self.agent.user_id, state=state
         )
 
     async def on_replying(self, frame: dict[str, Any]) -> None:
         assert self.agent is not None
-        ticket_id, state = self._subscribed(frame), _bool_field(frame, "state")
+        ticket_id, state = self._subscribed(frame), bool_field(frame, "state")
         if state:
             self.replying.add(ticket_id)
         else:
@@ -292,12 +249,12 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if status not in {"online", "away", "offline", "auto"}:
             raise FrameError("bad_field", '"status" is one of online, away, offline, auto.')
         state = await database_sync_to_async(presence.presence_set)(user_id=self.agent.user_id, status=status)
-        await self._send(
+        await self.send_frame(
             {"type": "presence", "presence": state, "manual": "" if status == "auto" else status}
         )
 
     def _subscribed(self, frame: dict[str, Any]) -> int:
-        ticket_id = _int_field(frame, "ticket_id")
+        ticket_id = int_field(frame, "ticket_id")
         if ticket_id not in self.marks:
             raise FrameError("not_subscribed", f"Subscribe to ticket {ticket_id} first.")
         return ticket_id
@@ -317,7 +274,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
     async def live_event(self, message: dict[str, Any]) -> None:
         if self.agent is None:
             return
-        if not self._first_time(message["key"]):
+        if not self.recent.first_time(message["key"]):
             return
         ticket_id, seq = message.get("ticket_id"), message.get("seq")
         if seq is not None and ticket_id in self.marks:
@@ -331,14 +288,14 @@ class AgentConsumer(AsyncWebsocketConsumer):
                 if ticket_id not in self.marks:
                     return  # released or unsubscribed while filling
             self.marks[ticket_id] = seq
-        await self._write(message["text"])
+        await self.write_text(message["text"])
         if self.agent is None:
             return  # the write found the socket gone
         if message["kind"] in _VISIBILITY_EVENTS and ticket_id in self.marks and not self.agent.sees_all:
             visible = await database_sync_to_async(_still_visible)(self.scope["user"], ticket_id)
             if not visible:
                 await self._leave(self.agent, ticket_id)
-                await self._send({"type": "unsubscribed", "ticket_id": ticket_id, "reason": "forbidden"})
+                await self.send_frame({"type": "unsubscribed", "ticket_id": ticket_id, "reason": "forbidden"})
 
     # --- helpers ---------------------------------------------------------------------------------------
 
@@ -350,17 +307,9 @@ class AgentConsumer(AsyncWebsocketConsumer):
             for _, key, text in rows:
                 # Written even if an inbox group delivered it before the subscription: the client
                 # asked for everything after ``after_seq`` and may not have applied that copy here.
-                self._first_time(key)
-                await self._write(text)
+                self.recent.first_time(key)
+                await self.write_text(text)
             self.marks[ticket_id] = rows[-1][0]
-
-    def _first_time(self, key: str) -> bool:
-        if key in self.recent:
-            return False
-        self.recent[key] = None
-        if len(self.recent) > RECENT_KEYS:
-            self.recent.popitem(last=False)
-        return True
 
     async def _leave(self, agent: _Agent, ticket_id: int) -> None:
         self.marks.pop(ticket_id, None)
@@ -370,10 +319,7 @@ class AgentConsumer(AsyncWebsocketConsumer):
             ticket_id=ticket_id, user_id=agent.user_id, connection=self.channel_name, viewing=False
         )
 
-    async def _send(self, frame: dict[str, Any]) -> None:
-        await self._write(json.dumps(frame, separators=(",", ":")))
-
-    async def _write(self, text: str) -> None:
+    async def write_text(self, text: str) -> None:
         """Send one frame; a socket that cannot take it (closed, closing, stalled) is let go at once.
 
         Otherwise the agent would look present, and still in the ticket, until the lease expired.
@@ -388,48 +334,6 @@ class AgentConsumer(AsyncWebsocketConsumer):
             # disconnect to this consumer, so this is the last chance to release what it holds.
             logger.info("agent socket %s lost (%s); releasing it", self.channel_name, type(error).__name__)
             await self._release()
-
-    async def _error(self, code: str, message: str, *, ref: Any = None) -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-        if ref is not None:
-            frame["ref"] = ref
-        await self._send(frame)
-
-
-def _ref_of(text_data: str | None) -> Any:
-    """The client's ``ref`` echoed on an error, so it can tell which request failed (scalars only)."""
-    if not text_data or len(text_data) > MAX_FRAME_CHARS:
-        return None
-    try:
-        frame = json.loads(text_data)
-    except ValueError:
-        return None
-    ref = frame.get("ref") if isinstance(frame, dict) else None
-    return ref if isinstance(ref, str | int) and len(str(ref)) <= 64 else None
-
-
-def _int_field(frame: dict[str, Any], name: str) -> int:
-    value = frame.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
-        raise FrameError("bad_field", f'"{name}" must be a non-negative integer.')
-    return value
-
-
-def _bool_field(frame: dict[str, Any], name: str) -> bool:
-    value = frame.get(name)
-    if not isinstance(value, bool):
-        raise FrameError("bad_field", f'"{name}" must be true or false.')
-    return value
-
-
-_HANDLERS = {
-    "ping": AgentConsumer.on_ping,
-    "subscribe": AgentConsumer.on_subscribe,
-    "unsubscribe": AgentConsumer.on_unsubscribe,
-    "typing": AgentConsumer.on_typing,
-    "replying": AgentConsumer.on_replying,
-    "presence": AgentConsumer.on_presence,
-}
 
 
 # --- per-process upkeep: renew this process's leases, expire everyone's dead ones -----------------------

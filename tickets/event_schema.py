@@ -173,6 +173,15 @@ class TypingEvent(_Strict):
     at: str
 
 
+class CustomerTypingEvent(_Strict):
+    """The customer is typing in the web-chat widget; the agent's page names them from the ticket."""
+
+    type: Literal["customer.typing"]
+    ticket_id: int
+    state: bool
+    at: str
+
+
 class PresenceEvent(_Strict):
     type: Literal["presence.changed"]
     agent_id: int
@@ -191,6 +200,7 @@ class CollisionEvent(_Strict):
 
 EPHEMERAL_EVENTS: dict[str, type[BaseModel]] = {
     "typing": TypingEvent,
+    "customer.typing": CustomerTypingEvent,
     "presence.changed": PresenceEvent,
     "ticket.collision": CollisionEvent,
 }

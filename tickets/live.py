@@ -1,27 +1,50 @@
 """The wire to the channel layer, callable from sync code in any thread of any process.
 
-Embedded mode: the in-memory layer's queues belong to the server's event loop and are not
-thread-safe, so a publish from a request or worker thread is handed to that loop. Scaled mode keeps one
-loop thread per process, so channels_redis keeps its connections instead of opening one per publish.
+``publish(groups, event, *, key)`` sends one event to named groups; ``publish_many(items)`` sends a batch
+of ``(groups, event, key)`` at once (an ingest transaction that files many messages hands its events
+over together). Each event's JSON is encoded once, and each event is serialized for the channel layer
+once, whatever the number of groups.
+
+Scaled mode: one publisher per process, on its own loop thread (so channels_redis keeps its connections
+instead of opening one per publish). ``publish`` only queues and returns: the caller, typically a
+request or an ingest task right after its commit, does not wait for Redis. The publisher sends what is
+queued in order, all of it in one pipelined round trip per Redis server, so a burst of events costs a
+few round trips rather than one per group and event. ``flush()`` waits for the queue to empty (process
+shutdown, tests). A publish lost to a crash costs no data: ticket events are recorded with their
+``seq`` and clients catch up.
+
+Embedded mode: the in-memory layer's queues belong to the server's event loop and are not thread-safe,
+so a publish from a request or worker thread is handed to that loop, and waited for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
+import os
 import threading
-from collections.abc import Coroutine
+from collections import defaultdict, deque
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_lock = threading.Lock()
+# Events waiting for Redis beyond which new ones are dropped (Redis unreachable): memory stays bounded
+# and clients catch up by seq once it is back.
+MAX_PENDING = 20_000
+# Seconds the process waits at exit for queued events to leave.
+EXIT_FLUSH_SECONDS = 2.0
+
+Item = tuple[list[str], dict[str, Any], str]
+_Message = tuple[tuple[str, ...], dict[str, Any]]
+
 _server_loop: asyncio.AbstractEventLoop | None = None
 
 
@@ -29,35 +52,6 @@ def bind_server_loop() -> None:
     """Called from the server's loop (by each consumer): embedded publishes are delivered on it."""
     global _server_loop
     _server_loop = asyncio.get_running_loop()
-
-
-def _publisher_loop() -> asyncio.AbstractEventLoop:
-    global _loop
-    with _loop_lock:
-        if _loop is None or _loop.is_closed():
-            _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, name="live-publisher", daemon=True).start()
-        return _loop
-
-
-async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    for group in groups:
-        await layer.group_send(group, message)
-
-
-def _run(coro: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop) -> None:
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        # Already on that loop (sync code called from async code): waiting here would deadlock it.
-        loop.create_task(coro)
-        return
-    asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=10)
 
 
 def layer_message(event: dict[str, Any], *, key: str) -> dict[str, Any]:
@@ -76,18 +70,146 @@ def layer_message(event: dict[str, Any], *, key: str) -> dict[str, Any]:
     }
 
 
+async def _send_each(batch: list[_Message]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if isinstance(layer, RedisPubSubChannelLayer):
+        await _publish_pipelined(layer, batch)
+        return
+    for groups, message in batch:
+        for group in groups:
+            await layer.group_send(group, message)
+
+
+async def _publish_pipelined(layer: RedisPubSubChannelLayer, batch: list[_Message]) -> None:
+    """The pub/sub layer's ``group_send`` for a whole batch: one PUBLISH per group, one round trip.
+
+    Uses the layer's own naming and connections (channels-redis is pinned), so what it publishes is
+    exactly what its subscribers in every web process listen to.
+    """
+    loop_layer = layer._get_layer()
+    by_shard: dict[Any, list[tuple[str, bytes]]] = defaultdict(list)
+    for groups, message in batch:
+        payload = layer.serialize(message)
+        for group in groups:
+            channel = loop_layer._get_group_channel_name(group)
+            by_shard[loop_layer._get_shard(channel)].append((channel, payload))
+    for shard, publishes in by_shard.items():
+        async with shard._lock:
+            shard._ensure_redis()
+            pipe = shard._redis.pipeline(transaction=False)
+            for channel, payload in publishes:
+                pipe.publish(channel, payload)
+            await pipe.execute()
+
+
+class _Publisher:
+    """A loop thread that sends queued events in order, as many per round trip as are waiting."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pending: deque[_Message] = deque()
+        self.lock = threading.Lock()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.draining = False
+        self.task: asyncio.Task[None] | None = None
+        self.pid = os.getpid()
+        threading.Thread(target=self.loop.run_forever, name="live-publisher", daemon=True).start()
+
+    def submit(self, messages: list[_Message]) -> None:
+        with self.lock:
+            room = MAX_PENDING - len(self.pending)
+            if room < len(messages):
+                logger.error("live publisher backlog full; %d events dropped", len(messages) - max(room, 0))
+                messages = messages[: max(room, 0)]
+            if not messages:
+                return
+            self.pending.extend(messages)
+            self.idle.clear()
+            if self.draining:
+                return
+            self.draining = True
+        self.loop.call_soon_threadsafe(self._start)
+
+    def _start(self) -> None:
+        self.task = self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while True:
+            with self.lock:
+                batch = list(self.pending)
+                self.pending.clear()
+                if not batch:
+                    self.draining = False
+                    self.idle.set()
+                    return
+            try:
+                await _send_each(batch)
+            except Exception:
+                logger.exception("live publish of %d events failed", len(batch))
+
+    def flush(self, timeout: float) -> bool:
+        return self.idle.wait(timeout)
+
+
+_publisher: _Publisher | None = None
+_publisher_lock = threading.Lock()
+
+
+def _scaled_publisher() -> _Publisher:
+    global _publisher
+    with _publisher_lock:
+        # A forked child (a Celery pool process) inherits the object but not its thread.
+        if _publisher is None or _publisher.pid != os.getpid() or _publisher.loop.is_closed():
+            _publisher = _Publisher()
+            atexit.register(_publisher.flush, EXIT_FLUSH_SECONDS)
+        return _publisher
+
+
+def flush(timeout: float = 10.0) -> bool:
+    """Wait until every event published so far by this process has been handed to the channel layer."""
+    return _publisher.flush(timeout) if _publisher is not None else True
+
+
+def _run_embedded(messages: list[_Message]) -> None:
+    loop = _server_loop
+    if loop is None or loop.is_closed():
+        async_to_sync(_send_each)(messages)
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        # Already on that loop (sync code called from async code): waiting here would deadlock it.
+        loop.create_task(_send_each(messages))
+        return
+    asyncio.run_coroutine_threadsafe(_send_each(messages), loop).result(timeout=10)
+
+
+def publish_many(items: Iterable[Item]) -> None:
+    """Deliver each ``(groups, event, key)`` in order; failures are logged, never raised.
+
+    Equivalent to calling ``publish`` for each item, but the batch leaves in as few Redis round trips
+    as there are Redis servers.
+    """
+    messages = [(tuple(groups), layer_message(event, key=key)) for groups, event, key in items if groups]
+    if not messages:
+        return
+    try:
+        if not settings.EMBEDDED:
+            _scaled_publisher().submit(messages)
+        else:
+            _run_embedded(messages)
+    except Exception:
+        logger.exception("live publish of %d events failed", len(messages))
+
+
 def publish(groups: list[str], event: dict[str, Any], *, key: str) -> None:
     """Deliver ``event`` to every group; a failure is logged, never raised into the caller's work.
 
     A lost publish costs no data: every ticket event is recorded with its ``seq`` and clients catch up.
     """
-    message = layer_message(event, key=key)
-    try:
-        if not settings.EMBEDDED:
-            _run(_send_all(groups, message), _publisher_loop())
-        elif _server_loop is not None and not _server_loop.is_closed():
-            _run(_send_all(groups, message), _server_loop)
-        else:
-            async_to_sync(_send_all)(groups, message)
-    except Exception:
-        logger.exception("live publish of %s to %s failed", event.get("type"), groups)
+    publish_many([(groups, event, key)])

@@ -12,12 +12,10 @@ import asyncio
 import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
 from channels_in.base import PayloadError
@@ -28,20 +26,22 @@ from channels_in.webchat.schemas import WebchatConfig, client_id_valid, config_p
 from channels_in.webchat.tokens import TokenInvalid, Visitor, visitor_token_issue, visitor_token_read
 from channels_in.webchat.views_support import origin_allowed
 from tickets import events, live
+from tickets.frames import FrameConsumer, FrameError, RecentKeys, bool_field
+from tickets.services import presence
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_CHANNEL = 4404
-CLOSE_FLOODING = 4429
 
 AUTH_SECONDS = 10.0
-MAX_FRAME_CHARS = 16_384
-RATE_PER_SECOND = 5.0
-RATE_BURST = 20.0
-FLOOD_LIMIT = 60
 RECENT_KEYS = 1024
+# The customer's typing reaches the agents at most this often while it stays on; a change (stopped
+# typing) goes at once. The widget itself sends far less often.
+TYPING_REPEAT_SECONDS = 2.0
+# How long the ticket a typing visitor writes on is remembered before it is looked up again.
+TYPING_TICKET_SECONDS = 10.0
 READ_ATTEMPTS = 20
 READ_RETRY_SECONDS = 0.25
 _MESSAGE_KINDS = {"message.created", MESSAGE_SENT}
@@ -64,44 +64,48 @@ def _channel(key: str) -> _Channel | None:
         return None
 
 
-class FrameError(Exception):
-    def __init__(self, code: str, message: str, *, client_id: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.client_id = client_id
+@dataclass
+class _Typing:
+    """What this socket last told the agents about the customer's typing, and where."""
+
+    state: bool = False
+    sent_at: float = 0.0
+    ticket_id: int | None = None
+    looked_up_at: float = -TYPING_TICKET_SECONDS
 
 
-class _Bucket:
-    def __init__(self) -> None:
-        self.tokens = RATE_BURST
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.stamp) * RATE_PER_SECOND)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-class WidgetConsumer(AsyncWebsocketConsumer):
+class WidgetConsumer(FrameConsumer):
     visitor: Visitor | None = None
     channel: _Channel | None = None
+    max_frame_chars = 16_384
+    rate_per_second = 5.0
+    rate_burst = 20.0
+    flood_limit = 60
+    # A refused message is named, so the widget shows it as not sent, with a retry.
+    answer_named_refusals = True
+    rate_message = "Too many messages; slow down."
+    internal_message = "Something went wrong; try again."
+    handlers: ClassVar[dict[str, str]] = {
+        "auth": "on_auth",
+        "sync": "on_sync",
+        "message": "on_message",
+        "read": "on_read",
+        "typing": "on_typing",
+        "ping": "on_ping",
+    }
 
     async def connect(self) -> None:
         live.bind_server_loop()
+        self.frames_start()
         self.group = ""
-        self.recent: OrderedDict[str, None] = OrderedDict()
-        self.bucket = _Bucket()
-        self.refused = 0
+        self.recent = RecentKeys(RECENT_KEYS)
         self.read_task: asyncio.Future[None] | None = None
+        self.typing = _Typing()
         await self.accept()
         key = str(self.scope["url_route"]["kwargs"].get("channel_key", ""))
         self.channel = await database_sync_to_async(_channel)(key)
         if self.channel is None:
-            await self._error("unknown_channel", "This chat is not available.")
+            await self.send_error("unknown_channel", "This chat is not available.")
             await self.close(code=CLOSE_UNKNOWN_CHANNEL)
             return
         self.auth_timer = asyncio.get_running_loop().call_later(AUTH_SECONDS, self._auth_timeout)
@@ -120,38 +124,22 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             self.group = ""
+        if self.visitor is not None and self.typing.state:
+            await self._typing_publish(False)
         self.visitor = None
 
     # --- frames from the widget ------------------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.channel is None:
-            return
-        if not self.bucket.take():
-            self.refused += 1
-            refused_id = _client_id_of(text_data)
-            if self.refused >= FLOOD_LIMIT:
-                await self.close(code=CLOSE_FLOODING)
-            elif refused_id or self.refused == 1 or self.refused % 10 == 0:
-                # A refused message is named, so the widget shows it as not sent, with a retry.
-                await self._error("rate_limited", "Too many messages; slow down.", client_id=refused_id)
-            return
-        client_id = ""
-        try:
-            frame = _parse(text_data)
-            client_id = str(frame["client_id"]) if client_id_valid(frame.get("client_id")) else ""
-            kind = frame["type"]
-            if self.visitor is None and kind != "auth":
-                raise FrameError("unauthenticated", "Send the auth frame first.")
-            handler = _HANDLERS.get(kind)
-            if handler is None:
-                raise FrameError("unknown_type", f"Unknown frame type {str(kind)[:40]!r}.")
-            await handler(self, frame)
-        except FrameError as error:
-            await self._error(error.code, str(error), client_id=error.client_id or client_id)
-        except Exception:
-            logger.exception("widget socket frame failed")
-            await self._error("internal", "Something went wrong; try again.", client_id=client_id)
+    def hearing(self) -> bool:
+        return self.channel is not None
+
+    def echo_of(self, frame: dict[str, Any]) -> dict[str, Any]:
+        client_id = frame.get("client_id")
+        return {"client_id": str(client_id)} if client_id_valid(client_id) else {}
+
+    def admit(self, kind: str) -> None:
+        if self.visitor is None and kind != "auth":
+            raise FrameError("unauthenticated", "Send the auth frame first.")
 
     async def on_auth(self, frame: dict[str, Any]) -> None:
         assert self.channel is not None
@@ -162,11 +150,11 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         try:
             visitor = visitor_token_read(account, frame.get("token"))  # type: ignore[arg-type]
         except TokenInvalid as error:
-            await self._error(error.reason, "Your chat session is invalid or has expired.")
+            await self.send_error(error.reason, "Your chat session is invalid or has expired.")
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         if not origin_allowed(config, visitor.origin, own_origin=_header(self.scope, b"origin")):
-            await self._error("origin_not_allowed", "This site may not use this chat.")
+            await self.send_error("origin_not_allowed", "This site may not use this chat.")
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.visitor = visitor
@@ -178,7 +166,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             account=account, visitor_id=visitor.visitor_id, marks=_marks(frame)
         )
         state = await database_sync_to_async(selectors.availability)(account, config, timezone.now())
-        await self._send(
+        await self.send_frame(
             {
                 "type": "hello",
                 "visitor_id": visitor.visitor_id,
@@ -202,7 +190,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if visitor.visitor_id != self.visitor.visitor_id:
             raise FrameError("other_visitor", "A socket serves one visitor; connect again.")
         self.visitor = visitor
-        await self._send({"type": "renewed", "name": visitor.name, "email": visitor.email})
+        await self.send_frame({"type": "renewed", "name": visitor.name, "email": visitor.email})
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
         assert self.channel is not None and self.visitor is not None
@@ -212,7 +200,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         state = await database_sync_to_async(selectors.availability)(
             self.channel.account, self.channel.config, timezone.now()
         )
-        await self._send(
+        await self.send_frame(
             {
                 "type": "synced",
                 "messages": messages,
@@ -240,7 +228,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             )
         except intake.IntakeRefused as refused:
             raise FrameError(refused.code, str(refused), client_id=str(client_id)) from refused
-        await self._send(
+        await self.send_frame(
             {
                 "type": "ack",
                 "client_id": client_id,
@@ -271,19 +259,39 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             await asyncio.sleep(READ_RETRY_SECONDS)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
-        await self._send({"type": "pong", "at": timezone.now().isoformat()})
+        await self.send_frame({"type": "pong", "at": timezone.now().isoformat()})
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        """The customer types (or stopped): the agents with the ticket open see it, throttled here."""
+        state = bool_field(frame, "state")
+        now = time.monotonic()
+        if state == self.typing.state and (not state or now - self.typing.sent_at < TYPING_REPEAT_SECONDS):
+            return
+        await self._typing_publish(state)
+
+    async def _typing_publish(self, state: bool) -> None:
+        assert self.channel is not None and self.visitor is not None
+        now = time.monotonic()
+        self.typing.state, self.typing.sent_at = state, now
+        if now - self.typing.looked_up_at >= TYPING_TICKET_SECONDS or (
+            state and self.typing.ticket_id is None
+        ):
+            self.typing.ticket_id = await database_sync_to_async(selectors.visitor_open_ticket_id)(
+                account=self.channel.account, visitor_id=self.visitor.visitor_id
+            )
+            self.typing.looked_up_at = now
+        if self.typing.ticket_id is not None:
+            await database_sync_to_async(presence.customer_typing_announce)(
+                ticket_id=self.typing.ticket_id, state=state
+            )
 
     # --- events from the channel layer -----------------------------------------------------------------
 
     async def live_event(self, message: dict[str, Any]) -> None:
         if self.visitor is None or self.channel is None:
             return
-        key = message.get("key", "")
-        if key in self.recent:
+        if not self.recent.first_time(message.get("key", "")):
             return
-        self.recent[key] = None
-        if len(self.recent) > RECENT_KEYS:
-            self.recent.popitem(last=False)
         kind = message.get("kind")
         event = json.loads(message["text"])
         if kind in _MESSAGE_KINDS:
@@ -298,45 +306,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 if kind == MESSAGE_SENT and row["status"] in {"queued", "sending"}:
                     # The adapter has handed it over; the database records that a moment later.
                     row["status"] = "sent"
-                await self._send({"type": "message", "message": row, "seq": event.get("seq")})
+                await self.send_frame({"type": "message", "message": row, "seq": event.get("seq")})
         elif kind == "visitor.typing":
-            await self._send({"type": "typing", "state": bool(event.get("state"))})
-
-    # --- helpers ---------------------------------------------------------------------------------------
-
-    async def _send(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
-
-    async def _error(self, code: str, message: str, *, client_id: str = "") -> None:
-        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-        if client_id:
-            frame["client_id"] = client_id
-        await self._send(frame)
-
-
-def _parse(text_data: str | None) -> dict[str, Any]:
-    if text_data is None:
-        raise FrameError("bad_frame", "Frames are JSON text.")
-    if len(text_data) > MAX_FRAME_CHARS:
-        raise FrameError("frame_too_large", f"Frames are at most {MAX_FRAME_CHARS} characters.")
-    try:
-        frame = json.loads(text_data)
-    except ValueError as error:
-        raise FrameError("bad_frame", "A frame is one JSON object.") from error
-    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        raise FrameError("bad_frame", 'A frame is a JSON object with a string "type".')
-    return frame
-
-
-def _client_id_of(text_data: str | None) -> str:
-    if not text_data or len(text_data) > MAX_FRAME_CHARS:
-        return ""
-    try:
-        frame = json.loads(text_data)
-    except ValueError:
-        return ""
-    value = frame.get("client_id") if isinstance(frame, dict) else None
-    return str(value) if client_id_valid(value) else ""
+            await self.send_frame({"type": "typing", "state": bool(event.get("state"))})
 
 
 def _marks(frame: dict[str, Any]) -> dict[int, int]:
@@ -355,12 +327,3 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
-
-
-_HANDLERS = {
-    "auth": WidgetConsumer.on_auth,
-    "sync": WidgetConsumer.on_sync,
-    "message": WidgetConsumer.on_message,
-    "read": WidgetConsumer.on_read,
-    "ping": WidgetConsumer.on_ping,
-}

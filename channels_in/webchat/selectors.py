@@ -24,6 +24,22 @@ def visitor_identity(visitor_id: str) -> ContactIdentity | None:
     return ContactIdentity.objects.filter(kind=IdentityKind.WEBCHAT, value=visitor_id).first()
 
 
+def visitor_open_ticket_id(*, account: ChannelAccount, visitor_id: str) -> int | None:
+    """The open ticket the visitor is writing on through this chat, if any (the latest one)."""
+    return (
+        Message.objects.filter(
+            channel_account=account,
+            identity__kind=IdentityKind.WEBCHAT,
+            identity__value=visitor_id,
+            direction=Message.Direction.INBOUND,
+            ticket__status__in=Ticket.OPEN_STATUSES,
+        )
+        .order_by("-sent_at", "-id")
+        .values_list("ticket_id", flat=True)
+        .first()
+    )
+
+
 def file_url(account: ChannelAccount, attachment_id: int, visitor_id: str) -> str:
     signed = signing.dumps({"a": attachment_id, "v": visitor_id}, salt=FILE_SALT)
     return f"/widget/{account.key}/files/{signed}"

@@ -158,11 +158,26 @@
     box.hidden = parts.length === 0;
   }
 
+  // "<name> is typing…" (rendered by the server): on while the widget keeps saying so, off when the
+  // customer stops, sends, or goes quiet for CUSTOMER_TYPING_MS (a lost "stopped" cannot leave it on).
+  var CUSTOMER_TYPING_MS = 6000;
+  var customerTypingTimer = null;
+
+  function showCustomerTyping(state) {
+    var line = document.querySelector("[data-customer-typing]");
+    if (!line) return;
+    clearTimeout(customerTypingTimer);
+    line.hidden = !state;
+    if (state) customerTypingTimer = setTimeout(function () { line.hidden = true; }, CUSTOMER_TYPING_MS);
+  }
+
   function onTicketEvent(frame) {
     var ticketId = conversation.dataset.ticketId;
     if (String(frame.ticket_id) !== ticketId) return;
     if (frame.type === "ticket.collision") { showCollision(frame); return; }
+    if (frame.type === "customer.typing") { showCustomerTyping(frame.state === true); return; }
     if (frame.type === "typing") return;
+    if (isCustomerMessage(frame)) showCustomerTyping(false);
     soon("timeline", function () { refreshPart("timeline", conversation.dataset.timelineUrl); });
     if (/^ticket\./.test(frame.type)) {
       soon("actions", function () { refreshPart("ticket-actions", conversation.dataset.actionsUrl); });

@@ -216,6 +216,12 @@
     if (this.authed) this.socket.send(JSON.stringify({ type: "sync", marks: this.marks }));
   };
 
+  Link.prototype.typing = function (state) {
+    if (this.authed && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: "typing", state: state }));
+    }
+  };
+
   Link.prototype.read = function (upTo) {
     if (this.authed) this.socket.send(JSON.stringify({ type: "read", up_to: upTo }));
   };

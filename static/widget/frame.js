@@ -285,6 +285,25 @@
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(); }
   });
   composer.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
+
+  // The agents see "<name> is typing…": said again at most every TYPING_REPEAT_MS while the visitor
+  // types (their page drops it after a few silent seconds), "stopped" after TYPING_IDLE_MS without a
+  // key, when the box empties, and on sending.
+  var TYPING_REPEAT_MS = 2500, TYPING_IDLE_MS = 4000;
+  var myTyping = false, myTypingSaid = 0, myTypingIdle = null;
+  function setMyTyping(state) {
+    clearTimeout(myTypingIdle);
+    if (state) {
+      myTypingIdle = setTimeout(function () { setMyTyping(false); }, TYPING_IDLE_MS);
+      if (myTyping && Date.now() - myTypingSaid < TYPING_REPEAT_MS) return;
+      myTypingSaid = Date.now();
+    } else if (!myTyping) {
+      return;
+    }
+    myTyping = state;
+    link.typing(state);
+  }
+  text.addEventListener("input", function () { setMyTyping(text.value.trim() !== ""); });
   fileInput.addEventListener("change", function () {
     var file = fileInput.files[0];
     fileInput.value = "";
@@ -317,6 +336,7 @@
       showNotice("");
       link.send(value, { answer_by_email: byEmail });
       text.value = "";
+      setMyTyping(false);
       text.focus();
     });
   }

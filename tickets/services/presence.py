@@ -38,9 +38,17 @@ class LeaseStore(Protocol):
     """Sets of members with an expiry each: ``key -> {member: expires_at}``."""
 
     def put(self, key: str, members: dict[str, float], *, only_existing: bool = False) -> None: ...
+    def put_many(self, entries: list[tuple[str, dict[str, float]]], *, only_existing: bool = False) -> None:
+        """``put`` for many keys at once."""
+        ...
+
     def drop(self, key: str, members: Iterable[str]) -> None: ...
     def live(self, key: str, now: float) -> list[str]: ...
     def expire(self, key: str, now: float) -> int: ...
+    def expire_many(self, keys: list[str], now: float) -> list[bool]:
+        """Expire each key's dead members; for each key, whether a live member remains."""
+        ...
+
     def index_add(self, index: str, key: str) -> None: ...
     def index_drop(self, index: str, key: str) -> None: ...
     def index(self, index: str) -> list[str]: ...
@@ -61,6 +69,10 @@ class MemoryLeaseStore:
                 if member in entries or not only_existing:
                     entries[member] = expires
 
+    def put_many(self, entries: list[tuple[str, dict[str, float]]], *, only_existing: bool = False) -> None:
+        for key, members in entries:
+            self.put(key, members, only_existing=only_existing)
+
     def drop(self, key: str, members: Iterable[str]) -> None:
         with self._lock:
             entries = self._sets.get(key, {})
@@ -78,6 +90,13 @@ class MemoryLeaseStore:
             for member in dead:
                 del entries[member]
             return len(dead)
+
+    def expire_many(self, keys: list[str], now: float) -> list[bool]:
+        result = []
+        for key in keys:
+            self.expire(key, now)
+            result.append(bool(self.live(key, now)))
+        return result
 
     def index_add(self, index: str, key: str) -> None:
         with self._lock:
@@ -108,6 +127,15 @@ class RedisLeaseStore:
         if members:
             self._redis.zadd(self._k(key), members, xx=only_existing)
 
+    def put_many(self, entries: list[tuple[str, dict[str, float]]], *, only_existing: bool = False) -> None:
+        # One round trip for a whole process's sockets, not one per socket: the renewal runs on the
+        # thread the sockets' own database work uses.
+        pipe = self._redis.pipeline(transaction=False)
+        for key, members in entries:
+            if members:
+                pipe.zadd(self._k(key), members, xx=only_existing)
+        pipe.execute()
+
     def drop(self, key: str, members: Iterable[str]) -> None:
         names = list(members)
         if names:
@@ -118,6 +146,14 @@ class RedisLeaseStore:
 
     def expire(self, key: str, now: float) -> int:
         return int(self._redis.zremrangebyscore(self._k(key), "-inf", now))
+
+    def expire_many(self, keys: list[str], now: float) -> list[bool]:
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.zremrangebyscore(self._k(key), "-inf", now)
+            pipe.zcount(self._k(key), f"({now}", "+inf")
+        replies = pipe.execute()
+        return [int(count) > 0 for count in replies[1::2]]
 
     def index_add(self, index: str, key: str) -> None:
         self._redis.sadd(self._k(index), key)
@@ -308,6 +344,18 @@ def typing_announce(*, ticket_id: int, user_id: int, state: bool) -> None:
     )
 
 
+def customer_typing_announce(*, ticket_id: int, state: bool) -> None:
+    """The customer is typing in the web chat (or stopped): the agents with the ticket open see it.
+
+    Live only (no ``seq``); the ticket's group holds exactly the screens showing it, each admitted by
+    the visibility check when it subscribed.
+    """
+    events.publish_on_commit(
+        groups=[events.ticket_group(ticket_id)],
+        event=events.ephemeral_event("customer.typing", ticket_id=ticket_id, state=state),
+    )
+
+
 # --- upkeep ----------------------------------------------------------------------------------------------
 
 
@@ -316,15 +364,15 @@ def leases_renew(leases: Iterable[SocketLease]) -> None:
 
     Only existing leases are extended: a socket that closed while this ran stays closed.
     """
-    store = lease_store()
     expires = time.time() + LEASE_SECONDS
+    entries: list[tuple[str, dict[str, float]]] = []
     for lease in leases:
         member = _member(lease.user_id, lease.connection)
-        store.put(_agent_key(lease.user_id), {lease.connection: expires}, only_existing=True)
-        for ticket_id in lease.viewing:
-            store.put(_viewing_key(ticket_id), {member: expires}, only_existing=True)
-        for ticket_id in lease.replying:
-            store.put(_replying_key(ticket_id), {member: expires}, only_existing=True)
+        entries.append((_agent_key(lease.user_id), {lease.connection: expires}))
+        entries += [(_viewing_key(ticket_id), {member: expires}) for ticket_id in lease.viewing]
+        entries += [(_replying_key(ticket_id), {member: expires}) for ticket_id in lease.replying]
+    if entries:
+        lease_store().put_many(entries, only_existing=True)
 
 
 def leases_sweep() -> dict[str, int]:
@@ -335,10 +383,10 @@ def leases_sweep() -> dict[str, int]:
     """
     store, now = lease_store(), time.time()
     changed_agents = 0
-    present = AgentProfile.objects.exclude(presence=Presence.OFFLINE).values_list("user_id", flat=True)
-    for user_id in list(present):
-        store.expire(_agent_key(user_id), now)
-        if not store.live(_agent_key(user_id), now):
+    present = list(AgentProfile.objects.exclude(presence=Presence.OFFLINE).values_list("user_id", flat=True))
+    alive = store.expire_many([_agent_key(user_id) for user_id in present], now)
+    for user_id, has_socket in zip(present, alive, strict=True):
+        if not has_socket:
             presence_recompute(user_id=user_id)
             changed_agents += 1
     changed_tickets = 0
