@@ -22,6 +22,7 @@ from tickets.access import visible_tickets_q
 from tickets.models import AgentProfile, Tag, Team, Ticket
 from tickets.selectors import TicketFilters, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
+from tickets.views.rows import ticket_rows
 
 PAGE_SIZE = 50
 # Closed tickets only grow; counting them all on every page load would cost a scan of the whole history.
@@ -204,7 +205,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
         ticket = tickets.filter(pk=row_id).first()
         if ticket is None:
             return HttpResponse(status=204)
-        return render(request, "workspace/_ticket_row.html", {"ticket": ticket})
+        return HttpResponse(ticket_rows([ticket])[0])
     views = inbox_views(user=user, profile=profile, teams=teams, team_ids=team_ids)
     key = f"team-{team_id}" if team_id is not None else view
     current = next((item for item in views if item.key == key), None)
@@ -235,6 +236,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
         "views": views,
         "current": current,
         "tickets": page,
+        "rows": ticket_rows(page),
         "next_query": next_query,
         "is_later_page": bool(cursor),
         "filters": chosen,

@@ -1,0 +1,115 @@
+"""The inbox's ticket rows, rendered once per state of what they show and then served from the cache.
+
+Rendering fifty rows through the template engine was most of an inbox request. A row shows only the
+ticket and what it names (contact, team, assignee, tags, channel), never the viewer, so its HTML can be
+shared by everyone who may see the ticket. The cache key is a digest of every value the row displays,
+with the language, the time zone and the template's own source: when any of them changes the key
+changes, so a stale row cannot be served whichever path changed the ticket (a service, the admin, a
+bulk update), and nothing has to be invalidated. Which tickets are listed is decided by the query
+before this module is reached, so the cache cannot widen anyone's view.
+
+The one part that changes by itself, "waiting 5 minutes", is left out of the cached HTML and filled in
+on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.core.cache import cache as fragments
+from django.template.loader import get_template
+from django.utils import timezone, translation
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+
+from tickets.models import Ticket
+
+ROW_TEMPLATE = "workspace/_ticket_row.html"
+# Rendered where the waiting time goes, then split on: the cached value is the HTML around it.
+# PostgreSQL text cannot hold a NUL, so no ticket's subject or contact name can contain this.
+_WAITING_SLOT = "\x00waiting\x00"
+# Content-addressed entries never go stale, only unused: the timeout just returns their memory.
+ROW_CACHE_SECONDS = 6 * 3600
+
+
+@cache
+def _template_digest(name: str) -> str:
+    """The row template's source, hashed: a deploy that changes the markup changes every key."""
+    source = get_template(name).template.source  # type: ignore[attr-defined]
+    return hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
+
+
+def _assignee_name(ticket: Ticket) -> str:
+    user: Any = ticket.assignee
+    if user is None:
+        return ""
+    return f"{user.get_full_name()}\x00{user.get_username()}"
+
+
+def row_key(ticket: Ticket) -> str:
+    """Everything ``_ticket_row.html`` shows of ``ticket``, and what it is shown in, as one key.
+
+    A value added to the template must be added here too (tests/test_views_rows.py checks each one).
+    """
+    channel = ticket.origin_channel
+    shown = (
+        ticket.pk,
+        ticket.seq,
+        ticket.priority,
+        ticket.status,
+        ticket.subject,
+        str(ticket.contact),
+        ticket.assignee_id,
+        _assignee_name(ticket),
+        ticket.team.name if ticket.team is not None else None,
+        channel.kind if channel is not None else None,
+        tuple(tag.name for tag in ticket.tags.all()),
+        ticket.waiting_since,  # type: ignore[attr-defined]
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        _template_digest(ROW_TEMPLATE),
+    )
+    digest = hashlib.blake2b(repr(shown).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return f"ticket-row:{ticket.pk}:{digest}"
+
+
+def waiting_text(ticket: Ticket, *, now: datetime) -> str:
+    """How long the customer has waited for us, or how long since the ticket last changed."""
+    if ticket.awaiting_agent_since:
+        return _("waiting %(since)s") % {"since": timesince(ticket.awaiting_agent_since, now)}
+    return timesince(ticket.updated_at, now)
+
+
+def _render(ticket: Ticket) -> tuple[str, str]:
+    html = get_template(ROW_TEMPLATE).render({"ticket": ticket, "waiting": _WAITING_SLOT})
+    head, slot, tail = html.rpartition(_WAITING_SLOT)
+    if not slot:
+        raise ValueError(f"{ROW_TEMPLATE} must show {{{{ waiting }}}} once")
+    return head, tail
+
+
+def ticket_rows(tickets: Iterable[Ticket]) -> list[SafeString]:
+    """The rows of ``tickets``, in order: cached HTML where it matches, freshly rendered otherwise.
+
+    One cache round trip for the page, one more to store the rows that were missing.
+    """
+    tickets = list(tickets)
+    keys = [row_key(ticket) for ticket in tickets]
+    found: dict[str, tuple[str, str]] = fragments.get_many(keys)
+    missing = {key: _render(ticket) for key, ticket in zip(keys, tickets, strict=True) if key not in found}
+    if missing:
+        fragments.set_many(missing, timeout=ROW_CACHE_SECONDS)
+        found.update(missing)
+    now = timezone.now()
+    rows = []
+    for key, ticket in zip(keys, tickets, strict=True):
+        head, tail = found[key]
+        # The cached parts are the template's own escaped output; the waiting text is escaped here.
+        rows.append(mark_safe(head + conditional_escape(waiting_text(ticket, now=now)) + tail))  # noqa: S308
+    return rows
