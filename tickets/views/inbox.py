@@ -22,7 +22,7 @@ from tickets.access import visible_tickets_q
 from tickets.models import AgentProfile, Tag, Team, Ticket
 from tickets.selectors import TicketFilters, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
-from tickets.views.rows import ticket_rows
+from tickets.views.rows import ROW_FIELDS, ticket_rows
 
 PAGE_SIZE = 50
 # Closed tickets only grow; counting them all on every page load would cost a scan of the whole history.
@@ -161,7 +161,9 @@ def _page_of(tickets: QuerySet[Ticket]) -> list[Ticket]:
     whole matching set before the sort and limit is what would make a deep queue slow.
     """
     ids = list(tickets.values_list("pk", flat=True)[: PAGE_SIZE + 1])
-    rows = {ticket.pk: ticket for ticket in tickets.filter(pk__in=ids)}
+    # The rows read their tags themselves (``ticket_rows``), as names rather than objects.
+    chosen = tickets.filter(pk__in=ids).prefetch_related(None).only(*ROW_FIELDS)
+    rows = {ticket.pk: ticket for ticket in chosen}
     return [rows[pk] for pk in ids if pk in rows]
 
 
@@ -202,7 +204,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
     row_id = int_or_none(request.GET.get("row"))
     if row_id is not None:
         # A live event named this ticket: its row if it belongs in this view as filtered, else nothing.
-        ticket = tickets.filter(pk=row_id).first()
+        ticket = tickets.filter(pk=row_id).prefetch_related(None).only(*ROW_FIELDS).first()
         if ticket is None:
             return HttpResponse(status=204)
         return HttpResponse(ticket_rows([ticket])[0])
