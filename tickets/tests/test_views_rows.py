@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
+import redis
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
@@ -189,3 +191,26 @@ def test_cached_and_fresh_pages_cost_the_same_queries(
     cold = queries()
     warm = queries()
     assert cold == warm
+
+
+@pytest.mark.django_db
+def test_rows_shared_through_redis_follow_changes(
+    settings: Any, clean_redis: str, client: Client, alice: User, bob: User, api_channel: ChannelAccount
+) -> None:
+    """The scaled mode's cache: one web process's rows serve another's agents, and still never go stale."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": clean_redis,
+            "KEY_PREFIX": "sportello",
+        }
+    }
+    ticket = customer_writes(api_channel, "hello", sender="a", name="Before Rename", subject="Via Redis")
+    client.force_login(alice)
+    assert "Before Rename" in page(client)
+    stored = redis.Redis.from_url(clean_redis).keys("sportello:*ticket-row*")
+    assert len(stored) == 1
+    _rename_contact(ticket)
+    client.force_login(bob)
+    html = page(client)
+    assert "Renamed Customer" in html and "Before Rename" not in html
