@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from django.core.cache import cache as fragments
@@ -48,18 +47,19 @@ ROW_FIELDS = (
     "assignee__username",
     "origin_channel__kind",
 )
-# Rendered where the waiting time goes, then split on: the cached value is the HTML around it.
-# PostgreSQL text cannot hold a NUL, so no ticket's subject or contact name can contain this.
+# Rendered where the waiting time goes, then split on: the cached value is the HTML around it. Split at
+# its last occurrence: the waiting cell ends the row, so even a subject holding it could not move it.
 _WAITING_SLOT = "\x00waiting\x00"
 # Content-addressed entries never go stale, only unused: the timeout just returns their memory.
 ROW_CACHE_SECONDS = 6 * 3600
 
 
-@cache
-def _template_digest(name: str) -> str:
-    """The row template's source, hashed: a deploy that changes the markup changes every key."""
-    source = get_template(name).template.source  # type: ignore[attr-defined]
-    return hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
+def _setting() -> tuple[str, str, str]:
+    """What every row of this request is rendered in: language, time zone, and the template's source
+    (hashed; read each time, so a deploy or an edited template in development changes every key)."""
+    source = get_template(ROW_TEMPLATE).template.source  # type: ignore[attr-defined]
+    template = hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
+    return translation.get_language(), timezone.get_current_timezone_name(), template
 
 
 def _assignee_name(ticket: Ticket) -> str:
@@ -69,7 +69,7 @@ def _assignee_name(ticket: Ticket) -> str:
     return f"{user.get_full_name()}\x00{user.get_username()}"
 
 
-def row_key(ticket: Ticket) -> str:
+def row_key(ticket: Ticket, setting: tuple[str, str, str]) -> str:
     """Everything ``_ticket_row.html`` shows of ``ticket``, and what it is shown in, as one key.
 
     A value added to the template must be added here too (tests/test_views_rows.py checks each one).
@@ -82,15 +82,13 @@ def row_key(ticket: Ticket) -> str:
         ticket.status,
         ticket.subject,
         str(ticket.contact),
-        ticket.assignee_id,
+        ticket.assignee_id,  # type: ignore[attr-defined]
         _assignee_name(ticket),
         ticket.team.name if ticket.team is not None else None,
         channel.kind if channel is not None else None,
         tuple(ticket.tag_names),  # type: ignore[attr-defined]
         ticket.waiting_since,  # type: ignore[attr-defined]
-        translation.get_language(),
-        timezone.get_current_timezone_name(),
-        _template_digest(ROW_TEMPLATE),
+        setting,
     )
     digest = hashlib.blake2b(repr(shown).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return f"ticket-row:{ticket.pk}:{digest}"
@@ -135,7 +133,8 @@ def ticket_rows(tickets: Iterable[Ticket]) -> list[SafeString]:
     if not tickets:
         return []
     _tag_names_set(tickets)
-    keys = [row_key(ticket) for ticket in tickets]
+    setting = _setting()
+    keys = [row_key(ticket, setting) for ticket in tickets]
     found: dict[str, tuple[str, str]] = fragments.get_many(keys)
     missing = {key: _render(ticket) for key, ticket in zip(keys, tickets, strict=True) if key not in found}
     if missing:
