@@ -176,6 +176,24 @@ else:
         }
     }
 
+# Rendered fragments (the inbox's rows): shared by the web processes in the scaled mode.
+if EMBEDDED:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Keys live in REDIS_URL's database number, which separates installations sharing a server.
+            "KEY_PREFIX": "sportello",
+        }
+    }
+
 # How long a live socket counts after its web process last vouched for it: a crashed process's agents
 # turn offline within this time.
 LIVE_LEASE_SECONDS = env.integer("LIVE_LEASE_SECONDS", 45, minimum=2)

@@ -106,6 +106,15 @@ class Ticket(models.Model):
                 condition=Q(status__in=["new", "open", "pending", "on_hold"]),
                 name="ticket_open_queue",
             ),
+            # The same order over solved and closed tickets, for the "Solved" view: without it a page
+            # sorted every closed ticket of the agent's teams (a parallel scan of the table).
+            models.Index(
+                F("priority").desc(),
+                Coalesce("awaiting_agent_since", "created_at"),
+                F("id"),
+                condition=Q(status__in=["solved", "closed"]),
+                name="ticket_closed_queue",
+            ),
             # Every column the inbox counts read: they are counted from this index alone.
             models.Index(
                 fields=["team", "assignee", "status", "id"],

@@ -92,6 +92,18 @@ def test_ticket_page_query_count_does_not_grow_with_messages(
         customer_writes(api_channel, f"again {n}")
         note_add(ticket=ticket, author=alice, text=f"note {n}")
         ticket_update(ticket=ticket, actor=alice, priority=1 + n % 4)
+        # The customer's earlier tickets, listed in the sidebar, cost no query each either.
+        earlier = Ticket.objects.create(
+            contact_id=ticket.contact_id,
+            team_id=ticket.team_id,
+            assignee=alice,
+            origin_channel=api_channel,
+            status=Ticket.Status.SOLVED,
+            subject=f"Earlier {n}",
+        )
+        ticket_update(ticket=earlier, actor=alice, tags=[f"old{n}"])
+    html = signed_alice.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert f"#{earlier.pk} Earlier 7" in html
     assert queries() == few
     assert few <= 21
 

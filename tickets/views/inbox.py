@@ -22,6 +22,7 @@ from tickets.access import visible_tickets_q
 from tickets.models import AgentProfile, Tag, Team, Ticket
 from tickets.selectors import TicketFilters, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
+from tickets.views.rows import ROW_FIELDS, ticket_rows
 
 PAGE_SIZE = 50
 # Closed tickets only grow; counting them all on every page load would cost a scan of the whole history.
@@ -160,7 +161,9 @@ def _page_of(tickets: QuerySet[Ticket]) -> list[Ticket]:
     whole matching set before the sort and limit is what would make a deep queue slow.
     """
     ids = list(tickets.values_list("pk", flat=True)[: PAGE_SIZE + 1])
-    rows = {ticket.pk: ticket for ticket in tickets.filter(pk__in=ids)}
+    # The rows read their tags themselves (``ticket_rows``), as names rather than objects.
+    chosen = tickets.filter(pk__in=ids).prefetch_related(None).only(*ROW_FIELDS)
+    rows = {ticket.pk: ticket for ticket in chosen}
     return [rows[pk] for pk in ids if pk in rows]
 
 
@@ -201,10 +204,10 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
     row_id = int_or_none(request.GET.get("row"))
     if row_id is not None:
         # A live event named this ticket: its row if it belongs in this view as filtered, else nothing.
-        ticket = tickets.filter(pk=row_id).first()
+        ticket = tickets.filter(pk=row_id).prefetch_related(None).only(*ROW_FIELDS).first()
         if ticket is None:
             return HttpResponse(status=204)
-        return render(request, "workspace/_ticket_row.html", {"ticket": ticket})
+        return HttpResponse(ticket_rows([ticket])[0])
     views = inbox_views(user=user, profile=profile, teams=teams, team_ids=team_ids)
     key = f"team-{team_id}" if team_id is not None else view
     current = next((item for item in views if item.key == key), None)
@@ -235,6 +238,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
         "views": views,
         "current": current,
         "tickets": page,
+        "rows": ticket_rows(page),
         "next_query": next_query,
         "is_later_page": bool(cursor),
         "filters": chosen,

@@ -59,8 +59,11 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     user = request.user
     messages = timeline_messages(user=user, ticket=ticket)
     identities = list(ContactIdentity.objects.filter(contact_id=ticket.contact_id).order_by("kind", "value"))
+    # The sidebar names each by number, subject and status: no joined rows, no tags to prefetch.
     others = list(
         tickets_visible(user=user)
+        .select_related(None)
+        .prefetch_related(None)
         .filter(contact_id=ticket.contact_id)
         .exclude(pk=ticket.pk)
         .order_by("-created_at", "-id")[:10]
