@@ -13,7 +13,7 @@ from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
 from tickets import event_schema
 from tickets.events import Publication
-from tickets.models import Attachment, Message, Ticket, TicketEvent
+from tickets.models import AgentProfile, Attachment, Message, Team, Ticket, TicketEvent
 from tickets.services.attachments import attachment_file_save
 from tickets.services.messages import note_add
 from tickets.services.split import message_split
@@ -94,8 +94,20 @@ def test_split_is_routed_like_a_new_ticket(
     assert f"ticket.{ticket.pk}" in by_type["ticket.split"].groups
     assert by_type["ticket.created"].event["ticket_id"] == new.pk
     assert f"team.{ticket.team_id}" in by_type["ticket.created"].groups
-    # The routing task is enqueued after commit, as for a ticket a customer opened.
-    assert any("route_ticket" in repr(item) or "delay" in repr(item) for item in callbacks)
+
+
+def test_the_new_ticket_is_routed_to_an_online_agent(
+    api_channel: ChannelAccount, alice: User, bob: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket, message = two_cases(api_channel)
+    Team.objects.filter(pk=ticket.team_id).update(assignment_strategy=Team.Strategy.LEAST_LOADED)
+    AgentProfile.objects.filter(user=bob).update(presence=AgentProfile.Presence.ONLINE)
+    # Tasks run eagerly in tests: the routing task enqueued on commit assigns the ticket at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        new = message_split(message=message, actor=alice)
+    new.refresh_from_db()
+    assert new.assignee_id == bob.pk
+    assert TicketEvent.objects.filter(ticket=new, type="ticket.assigned").exists()
 
 
 def test_stale_split_is_refused_and_nothing_moves(
