@@ -9,20 +9,13 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from channels_in.models import ChannelAccount
+from tests.fixtures.files import PDF, PNG
 from tests.fixtures.personas import make_api_channel
 from tickets.models import Attachment, Message, Ticket, TicketEvent
 from tickets.services.tickets import ticket_update
 from tickets.tests.api_support import client_for, customer_writes, new_ticket
 
-pytestmark = pytest.mark.django_db
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.4 ricevuta"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = str(tmp_path)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_tmp")]
 
 
 def upload(name: str, content: bytes, kind: str) -> SimpleUploadedFile:

@@ -15,22 +15,14 @@ from django.utils import translation
 from channels_in.models import ChannelAccount
 from channels_in.signing import signature_valid
 from tests.fixtures.browser import customer_writes
+from tests.fixtures.files import PDF, PNG
 from tests.fixtures.http_peer import HttpPeer, Reply
 from tests.fixtures.personas import make_api_channel
 from tickets.models import Attachment, Message
 from tickets.services.messages import message_deliver, message_send_reply, note_add
 from tickets.services.outgoing_attachments import AttachmentRefused, Upload
 
-pytestmark = pytest.mark.django_db
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.4 etichetta di reso"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Any) -> Any:
-    settings.MEDIA_ROOT = str(tmp_path)
-    return tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_tmp")]
 
 
 def test_a_reply_keeps_its_files_and_one_blob_per_content(api_channel: ChannelAccount, alice: User) -> None:

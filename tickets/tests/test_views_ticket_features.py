@@ -13,21 +13,14 @@ from django.test.utils import CaptureQueriesContext
 
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
+from tests.fixtures.files import PDF, PNG
 from tickets.models import AgentProfile, Attachment, Contact, ContactMerge, Message, Ticket
 from tickets.services.contacts import contact_merge
 from tickets.services.messages import note_add
 from tickets.services.outgoing_attachments import Upload
 from tickets.services.tickets import ticket_update
 
-pytestmark = pytest.mark.django_db
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.4 ricevuta"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = str(tmp_path)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_tmp")]
 
 
 def signed(client: Client, user: User) -> Client:

@@ -13,6 +13,7 @@ from channels_in.email.tests.conftest import make_mailbox
 from channels_in.email.tests.mails import mail
 from channels_in.email.tests.receiving import receive
 from channels_in.models import ChannelAccount
+from tests.fixtures.files import PDF, PNG
 from tests.fixtures.mailservers import SmtpServer
 from tickets.models import Message
 from tickets.services.messages import message_send_reply
@@ -20,19 +21,14 @@ from tickets.services.outgoing_attachments import Upload
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
-PDF = b"%PDF-1.4 etichetta"
-
 
 def test_composer_files_are_mime_parts_of_the_reply(
     billing: Any,
     smtp_server: SmtpServer,
     alice: User,
     django_capture_on_commit_callbacks: Any,
-    settings: Any,
-    tmp_path: Any,
+    media_tmp: Any,
 ) -> None:
-    settings.MEDIA_ROOT = str(tmp_path)
     mailbox: ChannelAccount = make_mailbox(
         team=billing,
         smtp={"host": smtp_server.host, "port": smtp_server.port, "security": "none", "timeout": 5},
