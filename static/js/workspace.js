@@ -221,10 +221,16 @@
   }, true);
 
   // --- the contact sidebar follows the ticket ------------------------------------------------------
-  // live.js re-renders the actions bar on every ticket event; the sidebar (identities, merges) is
-  // re-read then too, so an undone contact merge shows on every agent's screen.
+  // live.js re-renders the actions bar on every ticket event. The bar carries a digest of what the
+  // sidebar shows (identities, other tickets, suggestions, merges): when it changes, the sidebar is
+  // re-read, so an undone contact merge shows on every agent's screen without a request per event.
   var actionsHolder = document.getElementById("ticket-actions");
   var sidebarTimer = null;
+  function sidebarKey() {
+    var bar = actionsHolder && actionsHolder.querySelector("[data-sidebar-key]");
+    return bar ? bar.dataset.sidebarKey : "";
+  }
+  var shownSidebarKey = sidebarKey();
   function refreshSidebar() {
     var sidebar = document.getElementById("contact-sidebar");
     if (!sidebar || !sidebar.dataset.sidebarUrl) return;
@@ -241,8 +247,11 @@
   }
   if (actionsHolder && window.MutationObserver) {
     new MutationObserver(function () {
+      var key = sidebarKey();
+      if (!key || key === shownSidebarKey) return;
+      shownSidebarKey = key;
       clearTimeout(sidebarTimer);
-      sidebarTimer = setTimeout(refreshSidebar, 150);
+      sidebarTimer = setTimeout(refreshSidebar, 50);
     }).observe(actionsHolder, { childList: true });
   }
 

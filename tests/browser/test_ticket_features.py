@@ -103,6 +103,8 @@ def test_a_file_over_the_limit_is_refused_with_the_reason_and_nothing_sent(
     page.fill("[data-testid=composer-text]", "in allegato")
     page.click("[data-testid=send]")
     page.wait_for_selector(".flash-error >> text=grande.pdf is too large: at most 1 KB per file.")
+    # Refused, so the text is still there to send without the file.
+    assert page.input_value("[data-testid=composer-text]") == "in allegato"
     assert not Attachment.objects.exists()
     assert not Message.objects.filter(direction=Message.Direction.OUTBOUND).exists()
 

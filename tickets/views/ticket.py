@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -68,7 +69,7 @@ def reply_channels(ticket: Ticket) -> list[ChannelAccount]:
 def sidebar_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     """What the contact sidebar shows; re-read on its own when a live event says the contact changed."""
     user = request.user
-    return {
+    context = {
         "ticket": ticket,
         "identities": list(
             ContactIdentity.objects.filter(contact_id=ticket.contact_id).order_by("kind", "value")
@@ -92,6 +93,20 @@ def sidebar_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         ),
         "may_undo_any_merge": is_supervisor(user),
     }
+    context["sidebar_key"] = _sidebar_key(context)
+    return context
+
+
+def _sidebar_key(context: dict[str, Any]) -> str:
+    """What the sidebar shows, in short: the page re-reads the sidebar only when this changes."""
+    parts = [
+        context["ticket"].contact_id,
+        [identity.pk for identity in context["identities"]],
+        [(other.pk, other.status) for other in context["other_tickets"]],
+        [suggestion.pk for suggestion in context["merge_suggestions"]],
+        [merge.pk for merge in context["contact_merges"]],
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
