@@ -150,3 +150,41 @@ def test_split_ticket_can_be_solved_and_reopened_beside_the_primary(
     ticket_update(ticket=new, actor=alice, status=Ticket.Status.SOLVED)
     reopened = ticket_update(ticket=new, actor=alice, status=Ticket.Status.OPEN)
     assert reopened.status == Ticket.Status.OPEN
+
+
+def test_drained_customer_messages_join_the_primary_not_the_split_ticket(
+    api_channel: ChannelAccount, alice: User
+) -> None:
+    """Through the public inbound path (record, then drain), however it files messages internally."""
+    import json
+
+    from channels_in import drain
+    from channels_in.api.tests.wire import payload
+    from channels_in.models import InboundEvent
+
+    def arrives(message_id: str) -> None:
+        body = payload(message_id, sender={"id": "cust-42", "name": "Giulia Neri"}, text=message_id)
+        InboundEvent.objects.create(
+            channel_account=api_channel,
+            provider_event_id=message_id,
+            body=json.dumps(body).encode(),
+            content_type="application/json",
+        )
+
+    arrives("m-1")
+    arrives("m-2")
+    drain.inbound_events_drain(slot=0)
+    primary = Ticket.objects.get()
+    split = message_split(message=primary.messages.get(text="m-2"), actor=alice)
+
+    for number in range(3, 6):
+        arrives(f"m-{number}")
+    assert drain.inbound_events_drain(slot=0) == 3
+
+    assert list(primary.messages.order_by("pk").values_list("text", flat=True)) == [
+        "m-1",
+        "m-3",
+        "m-4",
+        "m-5",
+    ]
+    assert list(split.messages.values_list("text", flat=True)) == ["m-2"]
