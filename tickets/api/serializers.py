@@ -85,6 +85,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "seq",
             "follow_up_of",
             "merged_into",
+            "split_from",
             "reopened_count",
             "awaiting_agent_since",
             "first_response_due_at",

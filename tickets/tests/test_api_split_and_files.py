@@ -130,6 +130,7 @@ def test_split_through_the_api(api_channel: ChannelAccount, alice: User, carla: 
         format="json",
     )
     assert done.status_code == 201, done.content
+    assert done.json()["split_from"] == ticket.pk
     new = Ticket.objects.get(pk=done.json()["id"])
     assert new.split_from_id == ticket.pk and new.subject == "e la fattura è sbagliata"
     assert TicketEvent.objects.get(ticket=new, type="ticket.created").reason == (
