@@ -101,6 +101,22 @@ class Unmerged(_Strict):
     ticket: TicketData
 
 
+class ContactMergeUndone(_Strict):
+    """On the target contact's open tickets: the contact ``source_id`` was taken back out of it."""
+
+    merge_id: int
+    source_id: int
+    ticket: TicketData
+
+
+class Split(_Strict):
+    """On the ticket a message was split off from: the new ticket and the message that moved to it."""
+
+    ticket_id: int
+    message_id: int
+    ticket: TicketData
+
+
 class DeliveryStatus(_Strict):
     message_id: int
     status: Literal["received", "queued", "sending", "sent", "delivered", "read", "failed"]
@@ -119,6 +135,8 @@ TICKET_EVENT_DATA: dict[str, type[BaseModel]] = {
     "ticket.merged": Merged,
     "ticket.merged_in": MergedIn,
     "ticket.unmerged": Unmerged,
+    "ticket.split": Split,
+    "ticket.contact_merge_undone": ContactMergeUndone,
     "message.created": MessageData,
     "message.status": DeliveryStatus,
 }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -15,6 +16,26 @@ if TYPE_CHECKING:
     from tickets.models import Message
 
 _DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+def _attachments(message: Message) -> list[dict[str, Any]]:
+    """Each stored file inline (base64): the signature covers it and the integrator needs no login."""
+    files = []
+    for attachment in message.attachments.all().order_by("pk"):
+        if not attachment.file:
+            continue
+        with attachment.file.open("rb") as handle:
+            content = handle.read()
+        files.append(
+            {
+                "filename": attachment.filename,
+                "content_type": attachment.content_type,
+                "size": len(content),
+                "sha256": attachment.sha256,
+                "content_base64": base64.b64encode(content).decode("ascii"),
+            }
+        )
+    return files
 
 
 def reply_body(message: Message) -> bytes:
@@ -30,6 +51,7 @@ def reply_body(message: Message) -> bytes:
             "html": message.html,
             "author": {"name": author.get_full_name() if author else ""},
             "sent_at": message.sent_at.isoformat(),
+            "attachments": _attachments(message),
         },
         separators=(",", ":"),
     ).encode()

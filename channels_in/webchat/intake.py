@@ -22,17 +22,9 @@ from channels_in.webchat.schemas import AttachmentOut, VisitorEvent, WebchatConf
 from channels_in.webchat.tokens import Visitor
 from tickets.models import ContactIdentity, Message
 from tickets.services.messages import message_status_update
+from tickets.services.outgoing_attachments import CONTENT_SIGNATURES
 
 MAX_TEXT = 10_000
-
-# Magic numbers of the types the widget accepts: a declared image that is really HTML is refused.
-_SIGNATURES: dict[str, tuple[bytes, ...]] = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/webp": (b"RIFF",),
-    "application/pdf": (b"%PDF-",),
-}
 
 
 class IntakeRefused(Exception):
@@ -80,7 +72,8 @@ def attachment_check(config: WebchatConfig, upload: Upload) -> None:
         )
     if upload.content_type not in config.attachment_types:
         raise IntakeRefused("attachment_type", f"Files of type {upload.content_type[:60]} are not accepted.")
-    signatures = _SIGNATURES.get(upload.content_type)
+    # A declared image that is really HTML is refused: the same magic numbers as agents' uploads.
+    signatures = CONTENT_SIGNATURES.get(upload.content_type)
     if signatures and not upload.content.startswith(signatures):
         raise IntakeRefused("attachment_type", "The file's content does not match its type.")
     if upload.content_type == "text/plain" and b"\x00" in upload.content[:4096]:

@@ -39,13 +39,12 @@ from channels_in.webchat.views_support import (
     own_origin,
 )
 from tickets.models import Attachment
+from tickets.views.attachments import attachment_response
 
 logger = logging.getLogger(__name__)
 
+
 # Types a browser may show inline from our origin; anything else is downloaded.
-_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
-
-
 def _channel(key: str) -> tuple[ChannelAccount, WebchatConfig]:
     account = ChannelAccount.objects.filter(key=key, kind=ChannelAccount.Kind.WEBCHAT, active=True).first()
     if account is None:
@@ -256,17 +255,8 @@ def attachment(request: HttpRequest, channel_key: str, signed: str) -> FileRespo
     )
     if row is None or not row.file:
         raise Http404("No such file.")
-    inline = row.content_type in _INLINE_TYPES
-    response = FileResponse(
-        row.file.open("rb"),
-        as_attachment=not inline,
-        filename=row.filename,
-        content_type=row.content_type if inline else "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    # Served like every file of ours: a download, raster images inline, never interpreted.
+    return attachment_response(row, preview=True)
 
 
 @require_GET

@@ -243,6 +243,26 @@ REOPEN_WINDOW_DAYS = env.integer("REOPEN_WINDOW_DAYS", 7, minimum=0)
 STALE_WORK_SECONDS = env.integer("STALE_WORK_SECONDS", 30, minimum=1)
 DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
 ATTACHMENT_MAX_BYTES = env.integer("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+# Files an agent attaches to one reply or note: how many, how much in all, and of which types.
+REPLY_ATTACHMENTS_MAX_FILES = env.integer("REPLY_ATTACHMENTS_MAX_FILES", 10, minimum=1)
+REPLY_ATTACHMENTS_MAX_BYTES = env.integer("REPLY_ATTACHMENTS_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+REPLY_ATTACHMENT_TYPES = env.string_list(
+    "REPLY_ATTACHMENT_TYPES",
+    [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+    ],
+)
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

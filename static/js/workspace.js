@@ -210,6 +210,120 @@
     if (key === "s") { submitForm("solve-form"); return; }
   });
 
+  // --- confirmations -------------------------------------------------------------------------------
+  // Forms that change more than one ticket (split, undo a contact merge) ask first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // --- the contact sidebar follows the ticket ------------------------------------------------------
+  // live.js re-renders the actions bar on every ticket event. The bar carries a digest of what the
+  // sidebar shows (identities, other tickets, suggestions, merges): when it changes, the sidebar is
+  // re-read, so an undone contact merge shows on every agent's screen without a request per event.
+  var actionsHolder = document.getElementById("ticket-actions");
+  var sidebarTimer = null;
+  function sidebarKey() {
+    var bar = actionsHolder && actionsHolder.querySelector("[data-sidebar-key]");
+    return bar ? bar.dataset.sidebarKey : "";
+  }
+  var shownSidebarKey = sidebarKey();
+  function refreshSidebar() {
+    var sidebar = document.getElementById("contact-sidebar");
+    if (!sidebar || !sidebar.dataset.sidebarUrl) return;
+    fetch(sidebar.dataset.sidebarUrl, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        var current = document.getElementById("contact-sidebar");
+        if (html === null || !current) return;
+        var holder = document.createElement("div");
+        holder.innerHTML = html.trim();
+        if (holder.firstElementChild) current.replaceWith(holder.firstElementChild);
+      })
+      .catch(function () { /* the next event tries again */ });
+  }
+  if (actionsHolder && window.MutationObserver) {
+    new MutationObserver(function () {
+      var key = sidebarKey();
+      if (!key || key === shownSidebarKey) return;
+      shownSidebarKey = key;
+      clearTimeout(sidebarTimer);
+      sidebarTimer = setTimeout(refreshSidebar, 50);
+    }).observe(actionsHolder, { childList: true });
+  }
+
+  // --- attachments in the composer -----------------------------------------------------------------
+  var form = composer();
+  var fileInput = form && form.querySelector("input[type=file][name=files]");
+  var pending = [];
+  function fileError(text) {
+    var box = form.querySelector("[data-attachment-error]");
+    box.textContent = text || "";
+    box.hidden = !text;
+  }
+  function fileChips() {
+    var list = form.querySelector("[data-attachment-chips]");
+    list.innerHTML = "";
+    pending.forEach(function (file, index) {
+      var chip = document.createElement("li");
+      chip.className = "chip";
+      chip.dataset.testid = "attachment-chip";
+      chip.appendChild(document.createTextNode(file.name + " (" + Math.max(1, Math.round(file.size / 1024)) + " KB) "));
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link";
+      remove.textContent = "×";
+      remove.setAttribute("aria-label", (form.dataset.removeLabel || "Remove") + " " + file.name);
+      remove.dataset.testid = "attachment-remove";
+      remove.addEventListener("click", function () { pending.splice(index, 1); syncFiles(); });
+      chip.appendChild(remove);
+      list.appendChild(chip);
+    });
+  }
+  function syncFiles() {
+    var transfer = new DataTransfer();
+    pending.forEach(function (file) { transfer.items.add(file); });
+    fileInput.files = transfer.files;
+    fileChips();
+  }
+  function addFiles(files) {
+    var maxFiles = Number(form.dataset.maxFiles), maxBytes = Number(form.dataset.maxBytes);
+    var accepted = (form.dataset.accept || "").split(",").filter(Boolean);
+    var refused = "";
+    Array.prototype.forEach.call(files, function (file) {
+      if (pending.length >= maxFiles) refused = form.dataset.tooMany;
+      else if (file.size > maxBytes) refused = form.dataset.tooLarge + " " + file.name;
+      else if (accepted.length && accepted.indexOf(file.type || "application/octet-stream") < 0) {
+        refused = form.dataset.badType + " " + file.name;
+      } else pending.push(file);
+    });
+    fileError(refused);
+    syncFiles();
+  }
+  if (fileInput) {
+    fileInput.addEventListener("change", function () {
+      // The input is the list we keep: take what was picked, then put the whole list back.
+      var picked = Array.prototype.slice.call(fileInput.files).filter(function (file) {
+        return pending.indexOf(file) < 0;
+      });
+      addFiles(picked);
+    });
+    form.querySelector("[data-attach]").addEventListener("click", function () { fileInput.click(); });
+    form.addEventListener("dragover", function (event) {
+      event.preventDefault();
+      form.classList.add("is-dropping");
+    });
+    form.addEventListener("dragleave", function () { form.classList.remove("is-dropping"); });
+    form.addEventListener("drop", function (event) {
+      event.preventDefault();
+      form.classList.remove("is-dropping");
+      if (event.dataTransfer && event.dataTransfer.files.length) addFiles(event.dataTransfer.files);
+    });
+  }
+
   window.Sportello = window.Sportello || {};
   window.Sportello.selectRow = select;
 })();

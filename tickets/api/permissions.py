@@ -15,7 +15,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from tickets.access import agent_profile, can_see_ticket
-from tickets.models import AgentProfile, Team, Ticket
+from tickets.models import AgentProfile, ContactMerge, Team, Ticket
 
 
 class IsAgent(BasePermission):
@@ -66,3 +66,10 @@ def contact_merge_check(*, actor: Any, open_tickets: list[Ticket]) -> None:
     if all(can_see_ticket(actor, ticket) for ticket in open_tickets):
         return
     raise PermissionDenied("Merging these contacts joins tickets of a team you are not in: ask a supervisor.")
+
+
+def contact_merge_undo_check(*, actor: Any, merge: ContactMerge) -> None:
+    """Supervisors and admins undo any merge; an agent, the merges they made."""
+    if is_supervisor(actor) or merge.created_by_id == actor.pk:
+        return
+    raise PermissionDenied("Only a supervisor, or the agent who merged, may undo this merge.")

@@ -6,6 +6,7 @@ from typing import Any
 
 import nh3
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from rest_framework import serializers
 
 from channels_in.models import ChannelAccount
@@ -84,6 +85,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "seq",
             "follow_up_of",
             "merged_into",
+            "split_from",
             "reopened_count",
             "awaiting_agent_since",
             "first_response_due_at",
@@ -140,10 +142,11 @@ class AttachmentSerializer(serializers.ModelSerializer):
         fields = ["id", "filename", "content_type", "size", "inline", "url"]
 
     def get_url(self, attachment: Attachment) -> str | None:
+        """The API's own download (visibility checked, served as a download), not the storage's URL."""
         if not attachment.file:
             return None
         request = self.context.get("request")
-        url = attachment.file.url
+        url = reverse("api-attachment", kwargs={"attachment_id": attachment.pk})
         return request.build_absolute_uri(url) if request is not None else url
 
 
@@ -189,8 +192,22 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def files_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FileField(allow_empty_file=False),
+        required=False,
+        default=list,
+        help_text=(
+            "Files to attach (multipart/form-data, the field repeated per file). Over "
+            "REPLY_ATTACHMENTS_MAX_FILES files, REPLY_ATTACHMENTS_MAX_BYTES in all or ATTACHMENT_MAX_BYTES "
+            "for one: 413. A type not in REPLY_ATTACHMENT_TYPES, or content that is not of its type: 400."
+        ),
+    )
+
+
 class ReplySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=100_000, trim_whitespace=True)
+    files = files_field()
     html = serializers.CharField(max_length=500_000, required=False, allow_blank=True, default="")
     channel = serializers.PrimaryKeyRelatedField(
         queryset=ChannelAccount.objects.filter(active=True),
@@ -207,6 +224,17 @@ class ReplySerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=100_000, trim_whitespace=True)
+    files = files_field()
+
+
+class SplitRequestSerializer(serializers.Serializer):
+    expected_seq = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The ticket's seq as you read it; if it changed meanwhile the split is refused with 409.",
+    )
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class TicketSummarySerializer(serializers.ModelSerializer):

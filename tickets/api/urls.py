@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from tickets.api.views import contacts, directory, messages, tickets
+from tickets.api.views import contacts, directory, files, messages, tickets
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("tickets", tickets.TicketListView.as_view(), name="api-tickets"),
@@ -15,6 +15,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("tickets/<int:ticket_id>/reply", messages.TicketReplyView.as_view(), name="api-ticket-reply"),
     path("tickets/<int:ticket_id>/notes", messages.TicketNoteView.as_view(), name="api-ticket-notes"),
     path("messages/<int:message_id>/retry", messages.MessageRetryView.as_view(), name="api-message-retry"),
+    path("messages/<int:message_id>/split", files.MessageSplitView.as_view(), name="api-message-split"),
+    path("attachments/<int:attachment_id>", files.AttachmentDownloadView.as_view(), name="api-attachment"),
     path("contacts", contacts.ContactListView.as_view(), name="api-contacts"),
     path("contacts/<int:contact_id>", contacts.ContactDetailView.as_view(), name="api-contact"),
     path("contacts/<int:contact_id>/merge", contacts.ContactMergeView.as_view(), name="api-contact-merge"),

@@ -66,6 +66,11 @@ class Ticket(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
     )
+    # Set when an agent split a message off into this ticket: a deliberate second open ticket of the
+    # contact, outside the one-open-ticket rule (new customer messages keep joining the primary one).
+    split_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_tickets"
+    )
     token = models.CharField(max_length=20, unique=True, default=new_ticket_token)
     language = models.CharField(max_length=10, blank=True)
     sla_policy = models.ForeignKey("tickets.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL)
@@ -87,7 +92,7 @@ class Ticket(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["contact"],
-                condition=Q(status__in=["new", "open", "pending", "on_hold"]),
+                condition=Q(status__in=["new", "open", "pending", "on_hold"], split_from__isnull=True),
                 name="one_open_ticket_per_contact",
             )
         ]

@@ -24,6 +24,7 @@ from tickets.services.serialize import ticket_data
 from tickets.services.ticket_merge import MERGED, ticket_merge, ticket_unmerge
 
 CONTACT_CHANGED = "ticket.contact_changed"
+MERGE_UNDONE = "ticket.contact_merge_undone"
 
 
 def _lock_contacts(*pks: int) -> dict[int, Contact]:
@@ -35,7 +36,9 @@ def _lock_contacts(*pks: int) -> dict[int, Contact]:
 
 
 def contact_open_ticket(*, contact: Contact) -> Ticket | None:
-    return Ticket.objects.filter(contact=contact, status__in=Ticket.OPEN_STATUSES).first()
+    return Ticket.objects.filter(
+        contact=contact, status__in=Ticket.OPEN_STATUSES, split_from__isnull=True
+    ).first()
 
 
 def contact_merge(
@@ -58,7 +61,9 @@ def contact_merge(
         )
 
         source_tickets = list(Ticket.objects.select_for_update().filter(contact=source).order_by("pk"))
-        source_open = next((ticket for ticket in source_tickets if ticket.is_open), None)
+        source_open = next(
+            (ticket for ticket in source_tickets if ticket.is_open and ticket.split_from_id is None), None
+        )
         target_open = contact_open_ticket(contact=target)
         if source_open is not None and target_open is not None:
             # Closing it first keeps the one-open-ticket constraint true when it changes contact.
@@ -113,7 +118,23 @@ def contact_merge_undo(*, merge: ContactMerge, actor: AbstractBaseUser | None) -
         source.save(update_fields=["merged_into", "updated_at"])
         merge.undone_at = timezone.now()
         merge.save(update_fields=["undone_at"])
+        _target_tickets_tell(merge, actor=actor)
     return merge
+
+
+def _target_tickets_tell(merge: ContactMerge, *, actor: AbstractBaseUser | None) -> None:
+    """An audit event on the target's open tickets: their screens show the contact as it is now."""
+    for ticket in (
+        Ticket.objects.select_for_update()
+        .filter(contact_id=merge.target_id, status__in=Ticket.OPEN_STATUSES)
+        .order_by("pk")
+    ):
+        events.ticket_event_record(
+            ticket=ticket,
+            type=MERGE_UNDONE,
+            data={"merge_id": merge.pk, "source_id": merge.source_id, "ticket": ticket_data(ticket)},
+            actor=actor,
+        )
 
 
 def _tickets_move(

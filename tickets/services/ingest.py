@@ -202,7 +202,11 @@ def _ticket_for(
 
 
 def _open_ticket(contact: Contact) -> Ticket | None:
-    return Ticket.objects.select_for_update().filter(contact=contact, status__in=Ticket.OPEN_STATUSES).first()
+    return (
+        Ticket.objects.select_for_update()
+        .filter(contact=contact, status__in=Ticket.OPEN_STATUSES, split_from__isnull=True)
+        .first()
+    )
 
 
 def _ticket_create(

@@ -201,7 +201,8 @@ def _open_tickets(contact_ids: set[int]) -> dict[int, Ticket]:
         return {}
     tickets = (
         Ticket.objects.select_for_update(of=("self",))
-        .filter(contact_id__in=contact_ids, status__in=Ticket.OPEN_STATUSES)
+        # A ticket an agent split off stays open beside the primary one; customer messages join the primary.
+        .filter(contact_id__in=contact_ids, status__in=Ticket.OPEN_STATUSES, split_from__isnull=True)
         .only(
             "id",
             "contact_id",

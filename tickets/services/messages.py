@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from channels_in.models import ChannelAccount
 from channels_in.registry import adapter_for
 from tickets import events
 from tickets.models import ContactIdentity, Message, Ticket
+from tickets.services.outgoing_attachments import Upload, attachments_add, uploads_check
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +67,15 @@ def message_send_reply(
     text: str,
     html: str = "",
     channel_account: ChannelAccount | None = None,
+    attachments: Sequence[Upload] = (),
 ) -> Message:
-    """Queue an agent's reply; ``deliver_message`` sends it after commit."""
-    if not text.strip():
+    """Queue an agent's reply; ``deliver_message`` sends it (with its files) after commit.
+
+    ``attachments`` are checked first (``AttachmentRefused``): a refused reply stores nothing.
+    """
+    if not text.strip() and not attachments:
         raise ValidationError("A reply needs some text.")
+    uploads_check(attachments)
     account, identity = reply_target(ticket=ticket, channel_account=channel_account)
     from tickets import tasks
 
@@ -88,6 +95,7 @@ def message_send_reply(
             sent_at=now,
             created_at=now,
         )
+        attachments_add(message=message, uploads=attachments)
         ticket.last_agent_message_at = now
         ticket.first_response_at = ticket.first_response_at or now
         ticket.awaiting_agent_since = None
@@ -109,10 +117,13 @@ def message_send_reply(
     return message
 
 
-def note_add(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
+def note_add(
+    *, ticket: Ticket, author: AbstractBaseUser, text: str, attachments: Sequence[Upload] = ()
+) -> Message:
     """An internal note: on the timeline for agents, never sent, never shown to the customer."""
-    if not text.strip():
+    if not text.strip() and not attachments:
         raise ValidationError("A note needs some text.")
+    uploads_check(attachments)
     with transaction.atomic():
         ticket = _locked(ticket)
         now = timezone.now()
@@ -125,6 +136,7 @@ def note_add(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
             sent_at=now,
             created_at=now,
         )
+        attachments_add(message=message, uploads=attachments)
         ticket.updated_at = now
         events.message_event_record(ticket=ticket, message=message, actor=author)
         ticket.save(update_fields=["updated_at", "seq"])

@@ -87,8 +87,11 @@ def _set_status(ticket: Ticket, status: str) -> dict[str, Any]:
     if status not in Ticket.Status.values:
         raise ValidationError(f"Unknown status {status!r}.")
     if status in Ticket.OPEN_STATUSES and not ticket.is_open:
-        clash = Ticket.objects.filter(contact_id=ticket.contact_id, status__in=Ticket.OPEN_STATUSES)
-        if clash.exists():
+        # A split ticket stands beside the contact's primary one; only primaries exclude each other.
+        clash = Ticket.objects.filter(
+            contact_id=ticket.contact_id, status__in=Ticket.OPEN_STATUSES, split_from__isnull=True
+        )
+        if ticket.split_from_id is None and clash.exists():
             raise ValidationError("The customer already has an open ticket; merge them instead of reopening.")
         ticket.reopened_count += 1
     change = {"from": ticket.status, "to": status}

@@ -28,6 +28,8 @@ def test_schema_is_valid_openapi_3_and_documents_the_api() -> None:
         "/api/v1/tickets/{ticket_id}/reply",
         "/api/v1/tickets/{ticket_id}/notes",
         "/api/v1/messages/{message_id}/retry",
+        "/api/v1/messages/{message_id}/split",
+        "/api/v1/attachments/{attachment_id}",
         "/api/v1/contacts",
         "/api/v1/contacts/{contact_id}/merge",
         "/api/v1/contact-merges/{merge_id}/undo",

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from tickets.access import agent_profile
-from tickets.models import AgentProfile
+from tickets.models import AgentProfile, Message
 
 View = Callable[..., HttpResponse]
 
@@ -50,3 +50,13 @@ def int_or_none(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def message_on_ticket_or_404(request: HttpRequest, *, ticket_id: int, message_id: int) -> Message:
+    """A message of the ticket in the URL, on a ticket the agent may see; else 404, as if missing."""
+    from tickets.selectors import message_get
+
+    message = message_get(user=request.user, message_id=message_id)
+    if message is None or message.ticket_id != ticket_id:
+        raise Http404("No such message.")
+    return message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,10 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import PermissionDenied as RuleRefused
 
-from tickets.api.permissions import contact_merge_check
-from tickets.models import Contact, MergeSuggestion, Ticket
+from tickets.api.permissions import contact_merge_check, contact_merge_undo_check
+from tickets.models import Contact, ContactMerge, MergeSuggestion, Ticket
 from tickets.selectors import ticket_get
-from tickets.services.contacts import contact_merge
+from tickets.services.contacts import contact_merge, contact_merge_undo
 from tickets.services.ticket_merge import ticket_merge, ticket_unmerge
 from tickets.views.common import agent_required, int_or_none
 
@@ -45,6 +47,18 @@ def ticket_merge_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return redirect("ticket", ticket_id=target.pk)
 
 
+def _contact_change(request: HttpRequest, change: Callable[[], None], *, done: str) -> None:
+    """Run a contact merge or its undo; the agent is told the outcome, or why it was refused."""
+    try:
+        change()
+    except RuleRefused as refused:
+        flash.error(request, str(refused.detail))
+    except ValidationError as error:
+        flash.error(request, " ".join(error.messages))
+    else:
+        flash.success(request, done)
+
+
 @require_POST
 @agent_required
 def contact_merge_view(request: HttpRequest, ticket_id: int, suggestion_id: int) -> HttpResponse:
@@ -63,17 +77,14 @@ def contact_merge_view(request: HttpRequest, ticket_id: int, suggestion_id: int)
             contact_id__in=[duplicate.pk, ticket.contact_id], status__in=Ticket.OPEN_STATUSES
         )
     )
-    try:
+
+    def merge() -> None:
         contact_merge_check(actor=request.user, open_tickets=open_tickets)
         contact_merge(
             source=duplicate, target=ticket.contact, actor=request.user, reason="merged by an agent"
         )
-    except RuleRefused as refused:
-        flash.error(request, str(refused.detail))
-    except ValidationError as error:
-        flash.error(request, " ".join(error.messages))
-    else:
-        flash.success(request, _("Contacts merged."))
+
+    _contact_change(request, merge, done=_("Contacts merged."))
     # The duplicate's open ticket, if any, was folded into this one: this ticket stays the one to read.
     return redirect("ticket", ticket_id=ticket.pk)
 
@@ -88,4 +99,28 @@ def ticket_unmerge_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
         flash.success(request, _("Ticket taken back out of the merge."))
     except ValidationError as error:
         flash.error(request, " ".join(error.messages))
+    return redirect("ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@agent_required
+def contact_merge_undo_view(request: HttpRequest, ticket_id: int, merge_id: int) -> HttpResponse:
+    """Undo a merge into this ticket's contact (listed in the sidebar); the API's permission rule."""
+    ticket = _ticket_or_404(request, ticket_id)
+    merge = (
+        ContactMerge.objects.select_related("source")
+        .filter(pk=merge_id, target_id=ticket.contact_id, undone_at__isnull=True)
+        .first()
+    )
+    if merge is None:
+        raise Http404("No such merge.")
+
+    def undo() -> None:
+        contact_merge_undo_check(actor=request.user, merge=merge)
+        contact_merge_undo(merge=merge, actor=request.user)
+
+    done = _("Merge undone: %(contact)s is a contact of their own again.") % {"contact": merge.source}
+    _contact_change(request, undo, done=done)
+    if ticket_get(user=request.user, ticket_id=ticket.pk) is None:
+        return redirect("home")
     return redirect("ticket", ticket_id=ticket.pk)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,17 +17,25 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import PermissionDenied as RuleRefused
 
 from channels_in.models import ChannelAccount
-from tickets.api.permissions import assignment_check
-from tickets.models import AgentProfile, ContactIdentity, MergeSuggestion, Message, Team, Ticket
+from tickets.api.permissions import assignment_check, is_supervisor
+from tickets.models import (
+    AgentProfile,
+    ContactIdentity,
+    ContactMerge,
+    MergeSuggestion,
+    Message,
+    Team,
+    Ticket,
+)
 from tickets.selectors import (
     canned_responses_visible,
-    message_get,
     ticket_get,
     tickets_visible,
 )
 from tickets.services.messages import message_retry, message_send_reply, note_add
+from tickets.services.outgoing_attachments import AttachmentRefused, uploads_from
 from tickets.services.tickets import StaleUpdate, ticket_update
-from tickets.views.common import agent_required, int_or_none, profile_of
+from tickets.views.common import agent_required, int_or_none, message_on_ticket_or_404, profile_of
 from tickets.views.timeline import placeholders_fill, timeline_build, timeline_messages
 
 
@@ -55,19 +66,55 @@ def reply_channels(ticket: Ticket) -> list[ChannelAccount]:
     return list(latest.values())
 
 
+def sidebar_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    """What the contact sidebar shows; re-read on its own when a live event says the contact changed."""
+    user = request.user
+    context = {
+        "ticket": ticket,
+        "identities": list(
+            ContactIdentity.objects.filter(contact_id=ticket.contact_id).order_by("kind", "value")
+        ),
+        # Each shown by number, subject and status: no joined rows, no tags to prefetch.
+        "other_tickets": list(
+            tickets_visible(user=user)
+            .select_related(None)
+            .prefetch_related(None)
+            .filter(contact_id=ticket.contact_id)
+            .exclude(pk=ticket.pk)
+            .order_by("-created_at", "-id")[:10]
+        ),
+        "merge_suggestions": list(
+            MergeSuggestion.objects.filter(contact_id=ticket.contact_id, dismissed_at__isnull=True)
+            .select_related("candidate")
+            .order_by("-created_at", "-id")[:5]
+        ),
+        # Merges into this contact that can still be undone (one query: sources and agents joined).
+        "contact_merges": list(
+            ContactMerge.objects.filter(target_id=ticket.contact_id, undone_at__isnull=True)
+            .select_related("source", "created_by")
+            .order_by("-created_at", "-id")[:5]
+        ),
+        "may_undo_any_merge": is_supervisor(user),
+    }
+    context["sidebar_key"] = _sidebar_key(context)
+    return context
+
+
+def _sidebar_key(context: dict[str, Any]) -> str:
+    """What the sidebar shows, in short: the page re-reads the sidebar only when this changes."""
+    parts = [
+        context["ticket"].contact_id,
+        [identity.pk for identity in context["identities"]],
+        [(other.pk, other.status) for other in context["other_tickets"]],
+        [suggestion.pk for suggestion in context["merge_suggestions"]],
+        [merge.pk for merge in context["contact_merges"]],
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
 def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     user = request.user
     messages = timeline_messages(user=user, ticket=ticket)
-    identities = list(ContactIdentity.objects.filter(contact_id=ticket.contact_id).order_by("kind", "value"))
-    # The sidebar names each by number, subject and status: no joined rows, no tags to prefetch.
-    others = list(
-        tickets_visible(user=user)
-        .select_related(None)
-        .prefetch_related(None)
-        .filter(contact_id=ticket.contact_id)
-        .exclude(pk=ticket.pk)
-        .order_by("-created_at", "-id")[:10]
-    )
     canned = [
         {
             "shortcut": item.shortcut,
@@ -76,32 +123,43 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         }
         for item in canned_responses_visible(user=user)
     ]
-    agents = (
-        AgentProfile.objects.filter(user__is_active=True).filter(teams=ticket.team_id)
-        if ticket.team_id
-        else AgentProfile.objects.none()
+    # Every active agent once: their names for "Anna is viewing", and which of them are in the ticket's
+    # team (the assignee list), flagged in the same query.
+    profiles = list(
+        AgentProfile.objects.filter(user__is_active=True)
+        .select_related("user")
+        .annotate(
+            in_team=Exists(
+                AgentProfile.teams.through.objects.filter(
+                    agentprofile_id=OuterRef("pk"), team_id=ticket.team_id
+                )
+            )
+        )
+    )
+    agents = sorted(
+        (profile for profile in profiles if ticket.team_id and profile.in_team),  # type: ignore[attr-defined]
+        key=lambda profile: (profile.user.first_name, profile.user.username),
     )
     return {
-        "ticket": ticket,
+        **sidebar_context(request, ticket),
         "timeline": timeline_build(ticket=ticket, messages=messages),
-        "identities": identities,
-        "other_tickets": others,
         "reply_channels": reply_channels(ticket),
+        "attachment_limits": {
+            "max_files": settings.REPLY_ATTACHMENTS_MAX_FILES,
+            "max_bytes": min(settings.ATTACHMENT_MAX_BYTES, settings.REPLY_ATTACHMENTS_MAX_BYTES),
+            "max_kb": min(settings.ATTACHMENT_MAX_BYTES, settings.REPLY_ATTACHMENTS_MAX_BYTES) // 1024,
+            "types": settings.REPLY_ATTACHMENT_TYPES,
+        },
         "canned": canned,
-        "agents": list(agents.select_related("user").order_by("user__first_name", "user__username")),
+        "agents": agents,
         "teams": list(Team.objects.order_by("name", "id")),
         "statuses": Ticket.Status.choices,
         "priorities": Ticket.Priority.choices,
         "tag_text": ", ".join(tag.name for tag in ticket.tags.all()),
-        "merge_suggestions": list(
-            MergeSuggestion.objects.filter(contact_id=ticket.contact_id, dismissed_at__isnull=True)
-            .select_related("candidate")
-            .order_by("-created_at", "-id")[:5]
-        ),
         # For "Anna is viewing / replying": the live layer names agents by id only.
         "agent_names": {
             str(profile.user_id): profile.user.get_full_name() or profile.user.get_username()
-            for profile in AgentProfile.objects.filter(user__is_active=True).select_related("user")
+            for profile in profiles
         },
     }
 
@@ -122,6 +180,13 @@ def ticket_timeline_partial(request: HttpRequest, ticket_id: int) -> HttpRespons
 
 
 @agent_required
+def ticket_sidebar_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The contact sidebar alone, re-rendered after a live event on the ticket (a contact merge undone)."""
+    ticket = _ticket_or_404(request, ticket_id)
+    return render(request, "workspace/_contact_sidebar.html", sidebar_context(request, ticket))
+
+
+@agent_required
 def ticket_actions_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     return render(request, "workspace/_actions.html", ticket_context(request, ticket))
@@ -133,8 +198,9 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     text = request.POST.get("text", "")
     try:
+        files = uploads_from(request.FILES.getlist("files"))
         if request.POST.get("mode") == "note":
-            note_add(ticket=ticket, author=request.user, text=text)
+            note_add(ticket=ticket, author=request.user, text=text, attachments=files)
             flash.success(request, _("Note added."))
         else:
             channel = None
@@ -143,8 +209,13 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 channel = next((c for c in reply_channels(ticket) if c.pk == channel_id), None)
                 if channel is None:
                     raise ValidationError(_("The customer has not written on that channel."))
-            message_send_reply(ticket=ticket, author=request.user, text=text, channel_account=channel)
+            message_send_reply(
+                ticket=ticket, author=request.user, text=text, channel_account=channel, attachments=files
+            )
             flash.success(request, _("Reply queued."))
+    except AttachmentRefused as refused:
+        # Nothing was stored: the page says which file and which limit, and the draft stays.
+        flash.error(request, " ".join(refused.messages))
     except ValidationError as error:
         flash.error(request, " ".join(error.messages))
     return redirect("ticket", ticket_id=ticket.pk)
@@ -213,9 +284,7 @@ def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 @agent_required
 def message_retry_view(request: HttpRequest, ticket_id: int, message_id: int) -> HttpResponse:
-    message = message_get(user=request.user, message_id=message_id)
-    if message is None or message.ticket_id != ticket_id:
-        raise Http404("No such message.")
+    message = message_on_ticket_or_404(request, ticket_id=ticket_id, message_id=message_id)
     try:
         message_retry(message=message, actor=request.user)
         flash.success(request, _("Sending again."))

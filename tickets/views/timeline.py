@@ -15,6 +15,8 @@ from tickets.models import Message, Team, Ticket, TicketEvent
 
 # Message events are shown as the messages themselves; delivery receipts as the message's status.
 _SHOWN_AS_MESSAGES = {"message.created", "message.status"}
+# The reason ``message_split`` gives the new ticket's "created" event.
+_SPLIT_FROM = re.compile(r"^split from #(\d+)")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]
     data = event.payload or {}
     names = {"actor": users.get(event.actor_id or 0, _("System"))}
     kind = event.type
+    split_from = _SPLIT_FROM.match(event.reason or "") if kind == "ticket.created" else None
+    if split_from:
+        return _("%(actor)s split this ticket off #%(other)s") % {**names, "other": split_from[1]}
     if kind == "ticket.created":
         return _("Ticket created")
     if kind == "ticket.reopened":
@@ -85,6 +90,16 @@ def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]
         }
     if kind == "ticket.contact_changed":
         return _("%(actor)s merged the customer's contacts") % names
+    if kind == "ticket.contact_merge_undone":
+        return _("%(actor)s undid the merge of contact #%(other)s into this customer") % {
+            **names,
+            "other": data.get("source_id"),
+        }
+    if kind == "ticket.split":
+        return _("%(actor)s split a message into the new ticket #%(other)s") % {
+            **names,
+            "other": data.get("ticket_id"),
+        }
     return kind
 
 

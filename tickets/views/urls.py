@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from tickets.views import account, inbox, merge, ticket
+from tickets.views import account, attachments, inbox, merge, split, ticket
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", account.login, name="login"),
@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("tickets/<int:ticket_id>/", ticket.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/timeline/", ticket.ticket_timeline_partial, name="ticket_timeline"),
     path("tickets/<int:ticket_id>/actions/", ticket.ticket_actions_partial, name="ticket_actions"),
+    path("tickets/<int:ticket_id>/sidebar/", ticket.ticket_sidebar_partial, name="ticket_sidebar"),
     path("tickets/<int:ticket_id>/reply/", ticket.ticket_reply, name="ticket_reply"),
     path("tickets/<int:ticket_id>/action/", ticket.ticket_action, name="ticket_action"),
     path("tickets/<int:ticket_id>/merge/", merge.ticket_merge_view, name="ticket_merge"),
@@ -27,6 +28,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
         merge.contact_merge_view,
         name="contact_merge",
     ),
+    path(
+        "tickets/<int:ticket_id>/messages/<int:message_id>/split/",
+        split.message_split_view,
+        name="message_split",
+    ),
+    path(
+        "tickets/<int:ticket_id>/contact-merges/<int:merge_id>/undo/",
+        merge.contact_merge_undo_view,
+        name="contact_merge_undo",
+    ),
+    path("attachments/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path(
         "tickets/<int:ticket_id>/messages/<int:message_id>/retry/",
         ticket.message_retry_view,

@@ -7,14 +7,14 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tickets.api.filters import ContactFilterSet
 from tickets.api.pagination import ContactPagination
-from tickets.api.permissions import contact_merge_check, is_supervisor
+from tickets.api.permissions import contact_merge_check, contact_merge_undo_check
 from tickets.api.serializers import (
     ContactDetailSerializer,
     ContactMergeRequestSerializer,
@@ -112,8 +112,7 @@ class ContactMergeUndoView(APIView):
         merge = contact_merge_get(merge_id=merge_id)
         if merge is None:
             raise NotFound("No such merge.")
-        if not is_supervisor(request.user) and merge.created_by_id != request.user.pk:
-            raise PermissionDenied("Only a supervisor, or the agent who merged, may undo this merge.")
+        contact_merge_undo_check(actor=request.user, merge=merge)
         try:
             merge = contact_merge_undo(merge=merge, actor=request.user)
         except DjangoValidationError as error:

@@ -17,6 +17,7 @@ from tickets.api.views.tickets import visible_ticket_or_404
 from tickets.models import Message
 from tickets.selectors import message_get, ticket_timeline
 from tickets.services.messages import message_retry, message_send_reply, note_add
+from tickets.services.outgoing_attachments import AttachmentRefused, uploads_from
 
 
 @extend_schema(
@@ -46,8 +47,9 @@ class TicketReplyView(APIView):
         request=ReplySerializer,
         responses={
             201: MessageSerializer,
-            400: OpenApiResponse(description="The body names the field."),
+            400: OpenApiResponse(description="The body names the field (`files` for a refused file)."),
             404: ErrorSerializer,
+            413: OpenApiResponse(ErrorSerializer, description="Too many files, or too large."),
         },
     )
     def post(self, request: Request, ticket_id: int) -> Response:
@@ -62,7 +64,10 @@ class TicketReplyView(APIView):
                 text=data["text"],
                 html=data["html"],
                 channel_account=data["channel"],
+                attachments=uploads_from(data["files"]),
             )
+        except AttachmentRefused as refused:
+            return refusal_response(refused)
         except DjangoValidationError as error:
             # The text is checked above; what is left is that nobody can be reached on that channel.
             raise ValidationError({"channel": error.messages}) from error
@@ -79,16 +84,25 @@ class TicketNoteView(APIView):
         request=NoteSerializer,
         responses={
             201: MessageSerializer,
-            400: OpenApiResponse(description="The body names the field."),
+            400: OpenApiResponse(description="The body names the field (`files` for a refused file)."),
             404: ErrorSerializer,
+            413: OpenApiResponse(ErrorSerializer, description="Too many files, or too large."),
         },
     )
     def post(self, request: Request, ticket_id: int) -> Response:
         ticket = visible_ticket_or_404(request, ticket_id)
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
         try:
-            message = note_add(ticket=ticket, author=request.user, text=body.validated_data["text"])
+            message = note_add(
+                ticket=ticket,
+                author=request.user,
+                text=data["text"],
+                attachments=uploads_from(data["files"]),
+            )
+        except AttachmentRefused as refused:
+            return refusal_response(refused)
         except DjangoValidationError as error:
             raise ValidationError({"text": error.messages}) from error
         return Response(
@@ -112,3 +126,11 @@ class MessageRetryView(APIView):
         except DjangoValidationError as error:
             return Response({"detail": error.messages[0]}, status=status.HTTP_409_CONFLICT)
         return Response(MessageSerializer(message, context={"request": request}).data)
+
+
+def refusal_response(refused: AttachmentRefused) -> Response:
+    """413 for files over a limit, 400 naming ``files`` for a type or content refused."""
+    text = " ".join(refused.messages)
+    if refused.too_large:
+        return Response({"detail": text}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return Response({"files": [text]}, status=status.HTTP_400_BAD_REQUEST)
