@@ -105,7 +105,8 @@ class ParsedEmail:
 def clean_text(value: str) -> str:
     """Text safe to store: undecodable bytes re-read, NULs and control characters dropped."""
     try:
-        value.encode("utf-8")
+        if not value.isascii():  # ASCII (known without reading the text) has no surrogates
+            value.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: bytes the parser could not decode
         try:
             raw = value.encode("utf-8", "surrogateescape")
@@ -316,7 +317,7 @@ def _flatten(msg: Message, out: list[str]) -> None:
     if not isinstance(payload, list):
         out.append(payload if isinstance(payload, str) else "")
         return
-    boundary = msg.get_boundary()
+    boundary = _boundary(msg)
     if boundary is None:  # message/rfc822 and friends: one enclosed message, no boundary
         for inner in payload:
             if isinstance(inner, Message):
@@ -332,6 +333,17 @@ def _flatten(msg: Message, out: list[str]) -> None:
     out.append(f"--{boundary}--\r\n")
     if msg.epilogue:
         out.append(msg.epilogue)
+
+
+def _boundary(msg: Message) -> str | None:
+    """``get_boundary()``, without parsing the parameters of a Content-Type that names none.
+
+    A forwarded mail nests a message in a message, thousands deep in the wild: each level asked.
+    """
+    for name, value in msg.raw_items():
+        if name.lower() == "content-type":
+            return msg.get_boundary() if "boundary" in str(value).lower() else None
+    return None
 
 
 def _part_bytes(part: Message) -> bytes:
