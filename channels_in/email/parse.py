@@ -22,6 +22,7 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from channels_in.email import noise
+from channels_in.email.addresses import plain_addresses
 from channels_in.email.html import html_sanitize, html_to_text, remote_image_count
 from channels_in.email.quotes import DEFAULT_LANGUAGES, reply_split
 
@@ -169,40 +170,6 @@ def _header(heads: dict[str, str], name: str) -> str:
     return clean_text(" ".join(text.split()))
 
 
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_PLAIN_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-_PLAIN_WORD = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+"
-# One list item: ``a@b``, ``<a@b>``, ``Name Words <a@b>`` or ``"Quoted, Name" <a@b>``, then a comma
-# or the end. Anything else (comments, groups, routes, escapes, empty items) goes to getaddresses.
-_PLAIN_ITEM = re.compile(
-    rf"""[ \t\r\n]*(?:
-        (?P<bare>{_PLAIN_ADDRESS})
-        |(?:"(?P<quoted>[^"\\\r\n]*)"|(?P<words>{_PLAIN_WORD}(?:[ \t\r\n]+{_PLAIN_WORD})*))?
-         [ \t\r\n]*<(?P<angle>{_PLAIN_ADDRESS})>
-    )[ \t\r\n]*(?:,|\Z)""",
-    re.VERBOSE,
-)
-
-
-def _plain_addresses(raw: str) -> list[tuple[str, str]] | None:
-    """``getaddresses([raw])`` for the plainest address lists; None for anything else."""
-    found: list[tuple[str, str]] = []
-    position = 0
-    while position < len(raw):
-        item = _PLAIN_ITEM.match(raw, position)
-        if item is None or item.end() == position:
-            return None
-        if item["bare"]:
-            found.append(("", item["bare"]))
-        else:
-            name = item["quoted"] if item["quoted"] is not None else " ".join((item["words"] or "").split())
-            found.append((name, item["angle"]))
-        position = item.end()
-        if raw[position - 1] == "," and not raw[position:].strip():
-            return None  # a trailing comma: an empty item, which getaddresses reads its own way
-    return found or None
-
-
 def _addresses(heads: dict[str, str], name: str) -> list[Address]:
     raw = heads.get(name.lower())
     if not raw:
@@ -211,7 +178,7 @@ def _addresses(heads: dict[str, str], name: str) -> list[Address]:
     if raw.isascii() and "=?" not in raw:
         # Nothing encoded: the plain address-list parser reads it the same, at a fraction of the cost,
         # and the plainest lists (most of them) are read by one expression, as that parser reads them.
-        pairs = _plain_addresses(raw)
+        pairs = plain_addresses(raw)
         plain = [Address(" ".join(n.split())[:200], a.strip()) for n, a in pairs or getaddresses([raw])]
         return [item for item in plain if "@" in item.email and len(item.email) <= 320]
     try:

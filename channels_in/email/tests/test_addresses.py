@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from channels_in.email.parse import _plain_addresses, clean_text, header_map
+from channels_in.email.addresses import plain_addresses
+from channels_in.email.parse import clean_text, header_map
 from channels_in.email.tests.mails import CORPUS
 
 ADDRESS_HEADERS = ("from", "sender", "reply-to", "to", "cc", "bcc", "delivered-to", "x-original-to")
@@ -58,7 +59,7 @@ def _corpus_values() -> list[str]:
 
 
 def _agree(value: str) -> None:
-    quick = _plain_addresses(value)
+    quick = plain_addresses(value)
     assert quick is None or quick == getaddresses([value]), value
 
 
@@ -68,7 +69,7 @@ def test_corpus_address_headers() -> None:
     for value in values:
         _agree(value)
     # Most real lists take the quick path: otherwise it would not be worth having.
-    assert sum(_plain_addresses(value) is not None for value in values) > len(values) / 2
+    assert sum(plain_addresses(value) is not None for value in values) > len(values) / 2
 
 
 @pytest.mark.parametrize("separator", [",", ", ", " ,\r\n\t", ",,"])
