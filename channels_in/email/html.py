@@ -39,14 +39,18 @@ _ATTRIBUTES = {
 
 
 def _attribute_filter(tag: str, name: str, value: str) -> str | None:
-    lowered = value.strip().lower()
     if tag == "img" and name == "src":
-        return value if lowered.startswith(_IMAGE_SOURCES) else None
+        return value if _starts_with(value, _IMAGE_SOURCES) else None
     if name == "href":
-        return value if lowered.startswith(_LINK_SCHEMES) or lowered.startswith("#") else None
-    if name == "style" and "url(" in lowered:
+        return value if _starts_with(value, (*_LINK_SCHEMES, "#")) else None
+    if name == "style" and "url(" in value.lower():
         return None
     return value
+
+
+def _starts_with(value: str, prefixes: tuple[str, ...]) -> bool:
+    # Only the head is lowered: an inline image's data: URI is often megabytes long.
+    return value.lstrip()[:16].lower().startswith(prefixes)
 
 
 _cleaner = nh3.Cleaner(
