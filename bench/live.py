@@ -3,6 +3,8 @@
 Starts the scaled stack (gunicorn for HTTP, uvicorn with several ASGI processes for websockets, Celery
 workers, PostgreSQL, Redis), connects N authenticated agent websockets spread over T teams, then:
 
+0. warm-up (unmeasured, skip with ``--no-warm-up``): each customer of each team's channel writes once,
+   so the measured messages are, as in a working help desk, customers writing on their open tickets;
 1. steady: posts inbound messages at R per second through ``POST /api/v1/inbound/<key>/messages``,
    each to a random team's API channel;
 2. burst: posts B messages at once.
@@ -162,15 +164,17 @@ class Bench:
                 self.phase.fanout.append(wall - datetime.fromisoformat(frame["at"]).timestamp())
                 self.phase.last_arrival = max(self.phase.last_arrival, now)
 
-    async def post(self, client: httpx.AsyncClient, phase: Phase) -> None:
+    async def post(
+        self, client: httpx.AsyncClient, phase: Phase, *, sender: tuple[int, int] | None = None
+    ) -> None:
         self.sequence += 1
-        team = random.randrange(self.args.teams)
+        team, customer = sender or (random.randrange(self.args.teams), random.randrange(self.args.customers))
         channel = self.data["channels"][team]
         mark = f"bench-{team}-{self.sequence}"
         body = json.dumps(
             {
                 "message_id": mark,
-                "sender": {"id": f"customer-{random.randrange(self.args.customers)}", "name": "Bench"},
+                "sender": {"id": f"customer-{customer}", "name": "Bench"},
                 "text": f"Messaggio {mark}",
             }
         )
@@ -186,6 +190,37 @@ class Bench:
                 phase.post_errors += 1
         except httpx.HTTPError:
             phase.post_errors += 1
+
+    async def warm_up(self, *, rate: float) -> float:
+        """Every customer writes once, unmeasured, so the phases measure conversations in progress.
+
+        A help desk's traffic is mostly customers writing again on an open ticket; without this, most
+        measured messages would be first contacts (a new contact, ticket and routing each).
+        """
+        senders = [
+            (team, customer) for customer in range(self.args.customers) for team in range(self.args.teams)
+        ]
+        phase = Phase("warm-up")
+        self.phase = phase
+        start = time.perf_counter()
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            tasks = []
+            for index, sender in enumerate(senders):
+                delay = start + index / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(self.post(client, phase, sender=sender)))
+            await asyncio.gather(*tasks)
+        deadline = time.perf_counter() + 300
+        while time.perf_counter() < deadline:
+            filed = self.stack.sql("SELECT count(*) FROM tickets_message WHERE direction = 'inbound'")[0][0]
+            if filed >= len(senders):
+                break
+            await asyncio.sleep(0.5)
+        self.phase = None
+        await asyncio.sleep(2)  # the warm-up's own deliveries and routing settle
+        return time.perf_counter() - start
 
     async def run_phase(self, phase: Phase, *, rate: float | None, count: int) -> None:
         self.phase = phase
@@ -304,6 +339,13 @@ async def drive(args: argparse.Namespace, stack: Stack, data: dict[str, Any]) ->
     print(f"connected {len(bench.sockets)} agent sockets in {connect_seconds:.1f}s", flush=True)
     readers = [asyncio.create_task(bench.reader(sock)) for sock in bench.sockets]
     await asyncio.sleep(2)  # let the connect-time presence events pass
+    warm_up_seconds = None
+    if args.warm_up:
+        warm_up_seconds = await bench.warm_up(rate=args.warm_up_rate)
+        print(
+            f"warm-up: {args.customers * args.teams} customers wrote once in {warm_up_seconds:.1f}s",
+            flush=True,
+        )
     steady = Phase("steady")
     await bench.run_phase(steady, rate=args.rate, count=int(args.rate * args.seconds))
     burst = Phase("burst")
@@ -320,6 +362,7 @@ async def drive(args: argparse.Namespace, stack: Stack, data: dict[str, Any]) ->
     await asyncio.gather(*(sock.connection.close() for sock in bench.sockets), return_exceptions=True)
     return {
         "connect_seconds": round(connect_seconds, 1),
+        "warm_up_seconds": round(warm_up_seconds, 1) if warm_up_seconds is not None else None,
         "steady": summary(steady, bench.expected_deliveries(steady)),
         "burst": summary(burst, bench.expected_deliveries(burst)),
         "seq_check": seq_check(bench, last_seq, team_of_ticket),
@@ -339,6 +382,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady phase")
     parser.add_argument("--burst", type=int, default=500, help="messages posted at once")
     parser.add_argument("--customers", type=int, default=200, help="distinct senders per channel")
+    parser.add_argument(
+        "--no-warm-up",
+        action="store_false",
+        dest="warm_up",
+        help="measure first contacts: skip the unmeasured first message of every customer",
+    )
+    parser.add_argument("--warm-up-rate", type=float, default=200.0, help="warm-up messages per second")
     parser.add_argument("--asgi-workers", type=int, default=2)
     parser.add_argument(
         "--asgi-arg",
@@ -380,6 +430,8 @@ def main() -> None:
         "rate_per_s": args.rate,
         "steady_seconds": args.seconds,
         "burst": args.burst,
+        "customers_per_channel": args.customers,
+        "warm_up": args.warm_up,
         "asgi_workers": args.asgi_workers,
         "asgi_args": list(args.asgi_args if args.asgi_args is not None else ASGI_ARGS),
         "cpus": os.cpu_count(),
@@ -393,6 +445,8 @@ def report(results: dict[str, Any]) -> None:
     config = results["config"]
     print(
         f"\n{config['sockets']} agent sockets over {config['teams']} teams, "
+        f"{config['customers_per_channel']} customers per team's channel "
+        f"({'each wrote once before, unmeasured' if config['warm_up'] else 'first contacts included'}), "
         f"{config['asgi_workers']} ASGI processes ({' '.join(config['asgi_args'])}), {config['cpus']} CPUs, "
         f"load average at end {config['load_average_at_end'][0]:.1f}"
     )
