@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -12,7 +13,7 @@ from channels_in import drain
 from channels_in.api.tests.wire import payload
 from channels_in.inbound import inbound_events_process_batch
 from channels_in.models import ChannelAccount, InboundEvent
-from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEvent
+from tickets.models import AgentProfile, Contact, ContactIdentity, Message, Team, Ticket, TicketEvent
 
 
 def stored(
@@ -179,3 +180,60 @@ def test_a_pending_ticket_reopens_and_a_merged_contact_files_on_its_target(
     assert anna.status == Ticket.Status.OPEN
     assert anna.awaiting_agent_since is not None
     assert Message.objects.get(external_id="b-1").ticket_id == anna.pk
+
+
+@pytest.mark.django_db
+def test_new_customers_in_a_batch_get_contact_identities_and_ticket_together(
+    api_channel: ChannelAccount, bob: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    Team.objects.filter(pk=api_channel.default_team_id).update(assignment_strategy=Team.Strategy.LEAST_LOADED)
+    AgentProfile.objects.filter(user=bob).update(presence=AgentProfile.Presence.ONLINE)
+    for customer in range(8):
+        stored(api_channel, f"first-{customer}", customer=f"n{customer}")
+    for customer in range(3):
+        stored(api_channel, f"second-{customer}", customer=f"n{customer}")
+
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        outcomes = inbound_events_process_batch(limit=50)
+
+    assert [outcome.state for _pk, outcome in outcomes] == ["done"] * 11
+    assert Contact.objects.count() == 8
+    for customer in range(8):
+        contact = Contact.objects.get(identities__value=f"n{customer}@example.com")
+        assert contact.name == f"Cliente n{customer}"
+        kinds = dict(contact.identities.values_list("kind", "verified"))
+        assert kinds == {"api": True, "email": True}  # the channel trusts the integrator's identities
+        ticket = Ticket.objects.get(contact=contact)
+        assert ticket.team_id == api_channel.default_team_id
+        assert ticket.origin_channel_id == api_channel.pk
+        expected = [f"first-{customer}"] + ([f"second-{customer}"] if customer < 3 else [])
+        assert list(ticket.messages.order_by("pk").values_list("external_id", flat=True)) == expected
+        types = list(ticket.events.order_by("seq").values_list("type", flat=True))
+        assert types[:2] == ["ticket.created", "message.created"]
+        assert seqs_of(ticket) == list(range(1, ticket.seq + 1))
+        # Routed like any new ticket: the routing task queued on commit assigns the online agent.
+        assert ticket.assignee_id == bob.pk
+        assert ticket.awaiting_agent_since is not None
+    # Contacts, identities and tickets are three inserts for all eight customers, not eight each.
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert sum(1 for sql in inserts if '"tickets_contact"' in sql.split("(")[0]) == 1
+    assert sum(1 for sql in inserts if '"tickets_ticket"' in sql.split("(")[0]) == 1
+
+
+@pytest.mark.django_db
+def test_a_new_sender_whose_email_is_known_is_left_to_contact_resolution(api_channel: ChannelAccount) -> None:
+    stored(api_channel, "m-0", customer="old")
+    inbound_events_process_batch(limit=10)
+    # A different integrator id with the same (trusted, verified) email: the one-by-one path decides
+    # which contact it is, never a second contact created here.
+    stored(
+        api_channel,
+        "m-1",
+        customer="new-id",
+        sender={"id": "new-id", "name": "Cliente old", "email": "old@example.com"},
+    )
+
+    inbound_events_process_batch(limit=10)
+
+    assert Contact.objects.count() == 1
+    assert Message.objects.get(external_id="m-1").ticket == Ticket.objects.get()

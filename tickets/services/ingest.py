@@ -212,7 +212,16 @@ def _open_ticket(contact: Contact) -> Ticket | None:
 def _ticket_create(
     inbound: InboundMessage, account: ChannelAccount, contact: Contact, *, previous: Ticket | None
 ) -> Ticket:
-    return Ticket.objects.create(
+    ticket = ticket_row(inbound, account, contact, previous=previous)
+    ticket.save(force_insert=True)
+    return ticket
+
+
+def ticket_row(
+    inbound: InboundMessage, account: ChannelAccount, contact: Contact, *, previous: Ticket | None
+) -> Ticket:
+    """The unsaved new ticket a customer message opens."""
+    return Ticket(
         contact=contact,
         subject=(inbound.subject or _subject_from_text(inbound.text))[:300],
         origin_channel=account,
@@ -255,4 +264,10 @@ def _after_commit(*, ticket: Ticket, message: Message, ticket_is_new: bool, fetc
         tasks.fetch_attachments.delay_on_commit(message.pk)
 
 
-__all__ = ["IngestResult", "inbound_message_row", "ingest_inbound_message", "ticket_takes_message"]
+__all__ = [
+    "IngestResult",
+    "inbound_message_row",
+    "ingest_inbound_message",
+    "ticket_row",
+    "ticket_takes_message",
+]

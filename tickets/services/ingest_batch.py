@@ -26,11 +26,12 @@ from channels_in.base import IdentityClaim, InboundMessage
 from channels_in.models import ChannelAccount
 from helpdesk.sql import rows_update
 from tickets import events
-from tickets.models import ContactIdentity, Message, Ticket, TicketEvent
+from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEvent
+from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.identities import LAST_SEEN_GRANULARITY, normalized_claims
-from tickets.services.ingest import inbound_message_row, ticket_takes_message
-from tickets.services.serialize import message_data
+from tickets.services.ingest import inbound_message_row, ticket_row, ticket_takes_message
+from tickets.services.serialize import message_data, ticket_data
 
 # Row-value lists longer than this are sent as several statements (bind-parameter limits).
 _CHUNK = 400
@@ -55,11 +56,15 @@ class _Known:
 
 
 def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Message | None]:
-    """File the messages of ``items`` that join an open ticket; ``None`` for each one left to the caller.
+    """File the messages of ``items`` this path can; ``None`` for each one left to the caller.
 
+    Filed here: a known customer's message joining their open ticket, and the first message of a
+    customer none of whose identities exists yet (a new contact, its identities and a new ticket).
     Runs in the caller's transaction. Once a contact has a message this batch cannot file, its later
     messages are left too, so the caller files that customer's messages in the order received.
     """
+    from tickets import tasks
+
     if not items:
         return []
     claims = [normalized_claims(inbound.identities) for inbound, _account in items]
@@ -74,22 +79,29 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
     # What a message left to the caller touches: its identities and every contact they belong to.
     left_keys: set[tuple[str, str]] = set()
     left_contacts: set[int] = set()
+    # Identities this batch creates: a second message of that customer is left to the caller, which
+    # finds the new contact and ticket in this same transaction.
+    new_keys: set[tuple[str, str]] = set()
     seen_ids: set[tuple[int, str]] = set()
     chosen: list[int] = []
+    new_customers: list[int] = []
     for index, ((inbound, account), contact_id) in enumerate(zip(items, contact_of, strict=True)):
         keys = {(claim.kind, claim.value) for claim in claims[index]}
         provider_id = (account.pk, inbound.external_id) if inbound.external_id else None
-        fast = (
-            contact_id is not None
-            and contact_id in open_tickets
-            and contact_id not in left_contacts
-            and not keys & left_keys
+        free = (
+            not keys & left_keys
+            and not keys & new_keys
             and (provider_id is None or provider_id not in seen_ids)
         )
         if provider_id is not None:
             seen_ids.add(provider_id)
-        if fast:
+        if free and contact_id is not None and contact_id in open_tickets and contact_id not in left_contacts:
             chosen.append(index)
+            continue
+        if free and contact_id is None and _brand_new(inbound, keys, known):
+            chosen.append(index)
+            new_customers.append(index)
+            new_keys |= keys
             continue
         left_keys |= keys
         left_contacts |= {known[key].contact_id for key in keys if key in known}
@@ -97,51 +109,106 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
         return results
 
     now = timezone.now()
+    created = _customers_create({i: (items[i][0], items[i][1], claims[i]) for i in new_customers}, now)
     messages: list[Message] = []
     for index in chosen:
         inbound, account = items[index]
-        sender = known[(claims[index][0].kind, claims[index][0].value)]
-        messages.append(
-            inbound_message_row(
-                inbound, account, ticket=open_tickets[sender.contact_id], identity=sender.identity(), now=now
-            )
-        )
+        if index in created:
+            ticket, identity = created[index]
+        else:
+            sender = known[(claims[index][0].kind, claims[index][0].value)]
+            ticket, identity = open_tickets[sender.contact_id], sender.identity()
+        messages.append(inbound_message_row(inbound, account, ticket=ticket, identity=identity, now=now))
     Message.objects.bulk_create(messages)
 
     audit: list[TicketEvent] = []
     touched: dict[int, Ticket] = {}
     for index, message in zip(chosen, messages, strict=True):
-        inbound, _account = items[index]
+        inbound, account = items[index]
         results[index] = message
         if inbound.attachments:
             attachments_store(message=message, attachments=inbound.attachments)
             if any(att.url and att.content is None for att in inbound.attachments):
-                from tickets import tasks
-
                 tasks.fetch_attachments.delay_on_commit(message.pk)
         ticket = message.ticket
         ticket_takes_message(ticket, message, now)
-        ticket.seq += 1
-        audit.append(
-            TicketEvent(
-                ticket=ticket,
-                seq=ticket.seq,
-                type="message.created",
-                payload=message_data(message),
-                created_at=now,
-            )
-        )
+        if index in created:
+            audit.append(_next_event(ticket, "ticket.created", ticket_data(ticket), now))
+        audit.append(_next_event(ticket, "message.created", message_data(message), now))
         touched[ticket.pk] = ticket
     TicketEvent.objects.bulk_create(audit)
+    for index, message in zip(chosen, messages, strict=True):
+        if index in created:
+            # As for any new ticket: the automatic acknowledgment (when the channel sends one) and routing.
+            acknowledgment_queue(ticket=message.ticket, message=message, account=items[index][1])
+            tasks.route_ticket.delay_on_commit(message.ticket.pk)
     rows_update(
         Ticket,
         list(touched.values()),
         ["last_customer_message_at", "awaiting_agent_since", "status", "updated_at", "seq"],
     )
-    _last_seen_refresh([known[(claims[i][0].kind, claims[i][0].value)] for i in chosen], now)
-    for row, message in zip(audit, messages, strict=True):
-        events.message_event_published(row=row, ticket=message.ticket, message=message)
+    _last_seen_refresh(
+        [known[(claims[i][0].kind, claims[i][0].value)] for i in chosen if i not in created], now
+    )
+    by_message = {message.pk: message for message in messages}
+    for row in audit:
+        if row.type == "ticket.created":
+            events.publish_on_commit(
+                groups=events.ticket_staff_groups(row.ticket), event=events.event_envelope(row)
+            )
+        else:
+            message = by_message[row.payload["id"]]
+            events.message_event_published(row=row, ticket=message.ticket, message=message)
     return results
+
+
+def _next_event(ticket: Ticket, kind: str, payload: dict[str, Any], now: Any) -> TicketEvent:
+    """The ticket's next audit row (unsaved): the caller holds the ticket's lock or just created it."""
+    ticket.seq += 1
+    return TicketEvent(ticket=ticket, seq=ticket.seq, type=kind, payload=payload, created_at=now)
+
+
+def _brand_new(
+    inbound: InboundMessage, keys: set[tuple[str, str]], known: dict[tuple[str, str], _Known]
+) -> bool:
+    """A customer none of whose identities exists: a new contact with nothing to merge or suggest."""
+    return bool(keys) and not inbound.is_bounce and not keys & known.keys()
+
+
+def _customers_create(
+    new: dict[int, tuple[InboundMessage, ChannelAccount, list[IdentityClaim]]], now: Any
+) -> dict[int, tuple[Ticket, ContactIdentity]]:
+    """Contacts, identities and tickets for brand-new customers, three multi-row inserts in all.
+
+    Keyed by the item's index in the batch; the identity is the sender's. What each row holds is what
+    ``ingest_inbound_message`` writes for a new customer. A concurrent writer creating the same
+    identity makes the insert fail (unique key), and the caller files the batch one event at a time.
+    """
+    if not new:
+        return {}
+    contacts = {index: Contact(name=inbound.sender_name[:200]) for index, (inbound, _a, _c) in new.items()}
+    Contact.objects.bulk_create(list(contacts.values()))
+    identities: list[ContactIdentity] = []
+    senders: dict[int, ContactIdentity] = {}
+    for index, (_inbound, _account, item_claims) in new.items():
+        for position, claim in enumerate(item_claims):
+            identity = ContactIdentity(
+                contact=contacts[index],
+                kind=claim.kind,
+                value=claim.value,
+                verified=claim.verified,
+                last_seen_at=now if position == 0 else None,
+            )
+            identities.append(identity)
+            if position == 0:
+                senders[index] = identity
+    ContactIdentity.objects.bulk_create(identities)
+    tickets = {
+        index: ticket_row(inbound, account, contacts[index], previous=None)
+        for index, (inbound, account, _c) in new.items()
+    }
+    Ticket.objects.bulk_create(list(tickets.values()))
+    return {index: (tickets[index], senders[index]) for index in new}
 
 
 def _fast_contact(
