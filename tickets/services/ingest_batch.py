@@ -1,12 +1,16 @@
-"""Filing many customer messages at once, for the common case: a known customer with an open ticket.
+"""Filing many customer messages at once, for the common cases: known customers with an open ticket, new ones.
 
 ``ingest_inbound_message`` costs about a dozen statements per message. Under load most messages are the
 next line of a conversation already open, and for those the work is the same for all of them: find the
 sender's contact, lock its open ticket, append the message and its audit row, move the ticket's
 timestamps. Done once per batch instead of once per message, that is a handful of statements in all.
 
-Everything else — a new customer, a contact without an open ticket (reopen or follow-up), a bounce, an
-identity to attach or verify, a re-delivered provider id — is left to ``ingest_inbound_message``: this
+The first message of a brand-new customer (none of their identities exists) is the other common case:
+its contact, identities and ticket are created with the others', three multi-row inserts per batch.
+
+Everything else — a customer known by some identity but not all, a contact without an open ticket
+(reopen or follow-up), a bounce, an identity to verify, a re-delivered provider id, a second message of
+a customer created in this batch — is left to ``ingest_inbound_message``: this
 module says which messages it filed and the caller sends the rest down the one-by-one path, in order.
 The guarantees are the same as that path's: the caller's transaction holds the tickets' row locks (so
 ``seq`` stays gap-free), the unique key on ``(channel_account, external_id)`` still refuses a second
