@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
+from functools import cache, partial
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -86,19 +87,26 @@ _INSERTED_FIELDS = (
 )
 
 
-def _insert_unless_known(event: InboundEvent) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, None when the event is known."""
-    fields = [InboundEvent._meta.get_field(name) for name in _INSERTED_FIELDS]
+@cache
+def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
+    """The event INSERT for this database, built once per process rather than on every webhook."""
+    fields = tuple(InboundEvent._meta.get_field(name) for name in _INSERTED_FIELDS)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
     placeholders = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {quote(InboundEvent._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - our names
+        "ON CONFLICT DO NOTHING RETURNING id"
+    )
+    return sql, fields
+
+
+def _insert_unless_known(event: InboundEvent) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, None when the event is known."""
+    sql, fields = _insert_statement(connection.vendor)
+    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(InboundEvent._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - our names
-            "ON CONFLICT DO NOTHING RETURNING id",
-            values,
-        )
+        cursor.execute(sql, values)
         row = cursor.fetchone()
     return int(row[0]) if row is not None else None
 
@@ -168,8 +176,7 @@ def _process_batch(batch: list[InboundEvent]) -> list[tuple[int, ProcessOutcome]
         for item in messages
     ]
     fast = iter(ingest_batch(items))
-    outcomes: list[tuple[int, ProcessOutcome]] = []
-    finished: list[tuple[InboundEvent, str, str, dict]] = []
+    finished: list[_Finished] = []
     for event, messages in parsed:
         if isinstance(messages, PayloadError):
             finished.append((event, InboundEvent.State.FAILED, str(messages), {}))
@@ -180,16 +187,22 @@ def _process_batch(batch: list[InboundEvent]) -> list[tuple[int, ProcessOutcome]
             pk = filed.pk if filed is not None else _file(item, event.channel_account)
             if pk is not None:
                 message_ids.append(pk)
-        state = InboundEvent.State.DONE if message_ids else InboundEvent.State.IGNORED
-        finished.append((event, state, "", {"message_ids": message_ids}))
+        finished.append((event, _filed_state(message_ids), "", {"message_ids": message_ids}))
     _finish_all(finished)
-    for event, state, _error, _result in finished:
-        outcomes.append((event.pk, ProcessOutcome(state=state)))
-    return outcomes
+    return [(event.pk, ProcessOutcome(state=state)) for event, state, _error, _result in finished]
 
 
-def _finish_all(finished: list[tuple[InboundEvent, str, str, dict]]) -> None:
-    """Each event's new state, in one statement."""
+def _filed_state(message_ids: list[int]) -> str:
+    # An event whose messages were all set aside (a bounce of nobody's mail, our own mail) is ignored.
+    return InboundEvent.State.DONE if message_ids else InboundEvent.State.IGNORED
+
+
+# An event, its new state, the error and the result to record.
+_Finished = tuple[InboundEvent, str, str, dict[str, Any]]
+
+
+def _finish_all(finished: list[_Finished]) -> None:
+    """Each event's new state, in one statement; the events are locked by the claiming transaction."""
     now = timezone.now()
     for event, state, error, result in finished:
         event.state, event.error, event.result = state, error, result
@@ -238,7 +251,7 @@ def _process(event: InboundEvent) -> ProcessOutcome:
         # Parsing writes nothing, so the transaction is still good for recording why.
         return _finish(event, InboundEvent.State.FAILED, error=str(error))
     message_ids = [pk for item in messages if (pk := _file(item, event.channel_account)) is not None]
-    state = InboundEvent.State.DONE if message_ids else InboundEvent.State.IGNORED
+    state = _filed_state(message_ids)
     return _finish(event, state, result={"message_ids": message_ids})
 
 
@@ -251,17 +264,9 @@ def _file(item: InboundMessage, account: ChannelAccount) -> int | None:
 
 
 def _finish(
-    event: InboundEvent, state: str, *, error: str = "", result: dict | None = None
+    event: InboundEvent, state: str, *, error: str = "", result: dict[str, Any] | None = None
 ) -> ProcessOutcome:
-    now = timezone.now()
-    InboundEvent.objects.filter(pk=event.pk).update(
-        state=state,
-        error=error,
-        result=result or {},
-        attempts=F("attempts") + 1,
-        claimed_at=now,
-        processed_at=now,
-    )
+    _finish_all([(event, state, error, result or {})])
     return ProcessOutcome(state=state)
 
 

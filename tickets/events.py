@@ -141,6 +141,32 @@ def ephemeral_event(kind: str, **fields: Any) -> dict[str, Any]:
     return {"type": kind, **fields, "at": timezone.now().isoformat()}
 
 
+def ticket_event_next(
+    *,
+    ticket: Ticket,
+    type: str,
+    data: dict[str, Any],
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+) -> TicketEvent:
+    """The ticket's next audit row, unsaved: ``ticket.seq`` moves on by one.
+
+    The caller holds the ticket's row lock (or has just created it), which makes ``seq`` gap-free, and
+    saves the row (one by one, or many at once when filing a batch) and the ticket's ``seq``.
+    """
+    from tickets.models import TicketEvent
+
+    ticket.seq += 1
+    return TicketEvent(ticket=ticket, seq=ticket.seq, type=type, payload=data, actor=actor, reason=reason)
+
+
+def ticket_event_publish(*, row: TicketEvent, ticket: Ticket, groups: Iterable[str] | None = None) -> None:
+    """Publish a recorded event after commit, to ``groups`` or else to the staff who may see the ticket."""
+    publish_on_commit(
+        groups=groups if groups is not None else ticket_staff_groups(ticket), event=event_envelope(row)
+    )
+
+
 def ticket_event_record(
     *,
     ticket: Ticket,
@@ -151,20 +177,14 @@ def ticket_event_record(
     groups: Iterable[str] | None = None,
     save_seq: bool = True,
 ) -> TicketEvent:
-    """Append an audit row with the ticket's next ``seq`` and publish it after commit.
+    """Append an audit row with the ticket's next ``seq`` and publish it after commit."""
+    from tickets.models import Ticket
 
-    The caller holds the ticket's row lock (or has just created it), which makes ``seq`` gap-free.
-    """
-    from tickets.models import Ticket, TicketEvent
-
-    ticket.seq += 1
+    row = ticket_event_next(ticket=ticket, type=type, data=data, actor=actor, reason=reason)
     if save_seq:
         Ticket.objects.filter(pk=ticket.pk).update(seq=ticket.seq)
-    row = TicketEvent.objects.create(
-        ticket=ticket, seq=ticket.seq, type=type, payload=data, actor=actor, reason=reason
-    )
-    envelope = event_envelope(row)
-    publish_on_commit(groups=groups if groups is not None else ticket_staff_groups(ticket), event=envelope)
+    row.save(force_insert=True)
+    ticket_event_publish(row=row, ticket=ticket, groups=groups)
     return row
 
 
@@ -187,20 +207,17 @@ def message_event_record(
     The visitor gets a reduced copy (no staff ids, no internal fields) on its own group, and a note
     never does: ``message_visitor_groups`` decides.
     """
-    from tickets.models import TicketEvent
     from tickets.services.serialize import message_data
 
-    ticket.seq += 1
-    row = TicketEvent.objects.create(
-        ticket=ticket, seq=ticket.seq, type="message.created", payload=message_data(message), actor=actor
-    )
+    row = ticket_event_next(ticket=ticket, type="message.created", data=message_data(message), actor=actor)
+    row.save(force_insert=True)
     message_event_published(row=row, ticket=ticket, message=message)
     return row
 
 
 def message_event_published(*, row: TicketEvent, ticket: Ticket, message: Message) -> None:
     """Publish a recorded ``message.created`` after commit: to staff, and to the visitor when it is theirs."""
-    publish_on_commit(groups=ticket_staff_groups(ticket), event=event_envelope(row))
+    ticket_event_publish(row=row, ticket=ticket)
     visitor_groups = message_visitor_groups(message)
     if visitor_groups:
         publish_on_commit(groups=visitor_groups, event=visitor_message_envelope(row, message))

@@ -48,7 +48,7 @@ def test_known_customers_are_filed_together_with_a_fixed_number_of_statements(
 ) -> None:
     for customer in range(10):
         stored(api_channel, f"first-{customer}", customer=f"c{customer}")
-    assert len(inbound_events_process_batch(limit=50)) == 10  # new customers: one by one
+    assert len(inbound_events_process_batch(limit=50)) == 10  # first messages: contacts and tickets
     for number in range(40):
         stored(api_channel, f"m-{number}", customer=f"c{number % 10}")
 

@@ -108,7 +108,7 @@ def _ingest(inbound: InboundMessage, account: ChannelAccount, *, look_for_duplic
             "seq",
         ]
     )
-    _after_commit(
+    after_filing(
         ticket=ticket,
         message=message,
         ticket_is_new=created or reopened,
@@ -255,7 +255,8 @@ def _subject_from_text(text: str) -> str:
     return first_line if len(first_line) <= 80 else first_line[:77] + "..."
 
 
-def _after_commit(*, ticket: Ticket, message: Message, ticket_is_new: bool, fetch_attachments: bool) -> None:
+def after_filing(*, ticket: Ticket, message: Message, ticket_is_new: bool, fetch_attachments: bool) -> None:
+    """What follows a filed message once the transaction commits: routing a new ticket, fetching files."""
     from tickets import tasks
 
     if ticket_is_new:
@@ -266,6 +267,7 @@ def _after_commit(*, ticket: Ticket, message: Message, ticket_is_new: bool, fetc
 
 __all__ = [
     "IngestResult",
+    "after_filing",
     "inbound_message_row",
     "ingest_inbound_message",
     "ticket_row",

@@ -34,7 +34,7 @@ from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEven
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.identities import LAST_SEEN_GRANULARITY, normalized_claims
-from tickets.services.ingest import inbound_message_row, ticket_row, ticket_takes_message
+from tickets.services.ingest import after_filing, inbound_message_row, ticket_row, ticket_takes_message
 from tickets.services.serialize import message_data, ticket_data
 
 # Row-value lists longer than this are sent as several statements (bind-parameter limits).
@@ -67,8 +67,6 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
     Runs in the caller's transaction. Once a contact has a message this batch cannot file, its later
     messages are left too, so the caller files that customer's messages in the order received.
     """
-    from tickets import tasks
-
     if not items:
         return []
     claims = [normalized_claims(inbound.identities) for inbound, _account in items]
@@ -125,51 +123,48 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
         messages.append(inbound_message_row(inbound, account, ticket=ticket, identity=identity, now=now))
     Message.objects.bulk_create(messages)
 
-    audit: list[TicketEvent] = []
-    touched: dict[int, Ticket] = {}
+    # Each audit row with the message it records (None for ``ticket.created``), in seq order.
+    audit: list[tuple[TicketEvent, Message | None]] = []
     for index, message in zip(chosen, messages, strict=True):
-        inbound, account = items[index]
+        inbound, _account = items[index]
         results[index] = message
         if inbound.attachments:
             attachments_store(message=message, attachments=inbound.attachments)
-            if any(att.url and att.content is None for att in inbound.attachments):
-                tasks.fetch_attachments.delay_on_commit(message.pk)
         ticket = message.ticket
         ticket_takes_message(ticket, message, now)
         if index in created:
-            audit.append(_next_event(ticket, "ticket.created", ticket_data(ticket), now))
-        audit.append(_next_event(ticket, "message.created", message_data(message), now))
-        touched[ticket.pk] = ticket
-    TicketEvent.objects.bulk_create(audit)
+            created_row = events.ticket_event_next(
+                ticket=ticket, type="ticket.created", data=ticket_data(ticket)
+            )
+            audit.append((created_row, None))
+        row = events.ticket_event_next(ticket=ticket, type="message.created", data=message_data(message))
+        audit.append((row, message))
+    TicketEvent.objects.bulk_create([row for row, _message in audit])
     for index, message in zip(chosen, messages, strict=True):
+        inbound, account = items[index]
         if index in created:
-            # As for any new ticket: the automatic acknowledgment (when the channel sends one) and routing.
-            acknowledgment_queue(ticket=message.ticket, message=message, account=items[index][1])
-            tasks.route_ticket.delay_on_commit(message.ticket.pk)
+            # As for any new ticket: the automatic acknowledgment, when the channel sends one.
+            acknowledgment_queue(ticket=message.ticket, message=message, account=account)
+        after_filing(
+            ticket=message.ticket,
+            message=message,
+            ticket_is_new=index in created,
+            fetch_attachments=any(att.url and att.content is None for att in inbound.attachments),
+        )
     rows_update(
         Ticket,
-        list(touched.values()),
+        list({message.ticket_id: message.ticket for message in messages}.values()),
         ["last_customer_message_at", "awaiting_agent_since", "status", "updated_at", "seq"],
     )
     _last_seen_refresh(
         [known[(claims[i][0].kind, claims[i][0].value)] for i in chosen if i not in created], now
     )
-    by_message = {message.pk: message for message in messages}
-    for row in audit:
-        if row.type == "ticket.created":
-            events.publish_on_commit(
-                groups=events.ticket_staff_groups(row.ticket), event=events.event_envelope(row)
-            )
+    for row, message in audit:
+        if message is None:
+            events.ticket_event_publish(row=row, ticket=row.ticket)
         else:
-            message = by_message[row.payload["id"]]
             events.message_event_published(row=row, ticket=message.ticket, message=message)
     return results
-
-
-def _next_event(ticket: Ticket, kind: str, payload: dict[str, Any], now: Any) -> TicketEvent:
-    """The ticket's next audit row (unsaved): the caller holds the ticket's lock or just created it."""
-    ticket.seq += 1
-    return TicketEvent(ticket=ticket, seq=ticket.seq, type=kind, payload=payload, created_at=now)
 
 
 def _brand_new(
