@@ -21,6 +21,7 @@ published only after commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -48,7 +49,7 @@ class _Known:
     id: int
     contact_id: int
     verified: bool
-    last_seen_at: Any
+    last_seen_at: datetime | None
     contact_merged: bool
     contact_named: bool
     kind: str
@@ -252,13 +253,20 @@ def _identities(claims: list[IdentityClaim]) -> dict[tuple[str, str], _Known]:
                     id=pk,
                     contact_id=contact_id,
                     verified=bool(verified),
-                    last_seen_at=last_seen_at,
+                    last_seen_at=_aware(last_seen_at),
                     contact_merged=merged_into is not None,
                     contact_named=bool(name),
                     kind=kind,
                     value=value,
                 )
     return found
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # A raw cursor on a database without time zones (SQLite) returns the stored UTC time as naive.
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value, UTC)
+    return value
 
 
 def _open_tickets(contact_ids: set[int]) -> dict[int, Ticket]:
