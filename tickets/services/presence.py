@@ -22,12 +22,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import events
+from tickets import events, live
 from tickets.models import AgentProfile
 
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = float(settings.LIVE_LEASE_SECONDS)
+# How long a socket's action waits for its collision snapshot to leave (Redis unreachable: it goes on).
+COLLISION_SEND_SECONDS = 2.0
 # How often a web process renews its sockets' leases and sweeps expired ones: a few times per lease.
 RENEW_SECONDS = max(LEASE_SECONDS / 4.5, 0.5)
 
@@ -304,6 +306,10 @@ def _collision_publish(ticket_id: int) -> None:
             "ticket.collision", ticket_id=ticket_id, viewing=viewing, replying=replying
         ),
     )
+    # A collision event is a snapshot, and snapshots from two web processes are ordered only by what
+    # happens between them: this one must be sent before the socket's action is acknowledged, or an
+    # older snapshot could reach screens after a newer one made by another process.
+    live.flush(COLLISION_SEND_SECONDS)
 
 
 def collision_view(*, ticket_id: int, user_id: int, connection: str, viewing: bool) -> None:
