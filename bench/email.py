@@ -227,13 +227,13 @@ def bench_ingest(messages: list[bytes], recorders: int, drainers: int) -> dict[s
       with ``inbound_events_drain`` until nothing is pending;
     - together: a second copy of the mails, recorded and drained at the same time, until all is filed.
     """
-    from channels_in.drain import DRAIN_SLOTS
+    from django.conf import settings
 
     numbered = list(enumerate(messages))
     # Each run files its own Message-IDs, so the second does not find the first's events.
     account = _account("record-then-file")
     record_jobs = [(_record, (account.pk, numbered[start::recorders])) for start in range(recorders)]
-    drain_jobs = [(_drain, (slot % DRAIN_SLOTS, None)) for slot in range(drainers)]
+    drain_jobs = [(_drain, (slot % settings.INGEST_DRAIN_SLOTS, None)) for slot in range(drainers)]
     record_seconds, record_cpu = _processes(record_jobs)
     file_seconds, file_cpu = _processes(drain_jobs)
     results = {
@@ -252,7 +252,7 @@ def bench_ingest(messages: list[bytes], recorders: int, drainers: int) -> dict[s
     account = _account("together")
     shifted = [(len(messages) + index, raw) for index, raw in numbered]
     record_jobs = [(_record, (account.pk, shifted[start::recorders])) for start in range(recorders)]
-    drain_jobs = [(_drain, (slot % DRAIN_SLOTS, recording)) for slot in range(drainers)]
+    drain_jobs = [(_drain, (slot % settings.INGEST_DRAIN_SLOTS, recording)) for slot in range(drainers)]
     together = _together(record_jobs, drain_jobs, recording)
     results["together"] = {**_figure(len(messages), *together), **_counts(account)}
     return results

@@ -1,16 +1,22 @@
 """Filing inbound events in batches: a burst of events costs a few drain tasks, not a task each.
 
-After an event commits, ``ingest_schedule`` makes sure a drain of the event's slot is queued: it sets
-the slot's flag in the broker's Redis (``SET NX``) and queues a drain only if the flag was not set. A
-drain clears its flag *before* it looks for work, so an event committed before a failed ``SET NX``
-is seen by the drain that held the flag. A drain files pending events oldest first, up to
-``TRANSACTION_BATCH`` per transaction (``inbound_events_process_batch``), and hands over to a new drain
-after ``DRAIN_BATCH`` of them. Several slots let several
-workers drain at once; they split the work with ``SKIP LOCKED``.
+After an event commits, ``ingest_schedule`` makes sure a drain of the event's slot is queued or running:
+it sets the slot's flag in the broker's Redis (``SET NX``) and queues a drain only if the flag was not
+set. A slot's flag is held by its drain for as long as that drain finds work, so one drain per slot
+runs at a time and events arriving meanwhile wait for its next claim: under load each transaction
+files a full batch (``TRANSACTION_BATCH``) instead of the few events that arrived since the last one,
+which is most of what a filed message costs. A drain hands over to a new task, keeping the flag, after
+``DRAIN_BATCH`` events.
+
+A drain that finds nothing gives its flag back and then looks once more: an event whose ``SET NX``
+found the flag committed before the flag was deleted, so that last look sees it. If it finds work, the
+drain takes the flag again and carries on, or leaves if another drain was queued meanwhile.
 
 Nothing depends on the flags for safety: the database is still the record of pending work. A flag
-outlives a lost drain by ``FLAG_SECONDS`` at most, and the stale-work sweep re-queues any event left
-pending, as before. Without a Redis broker (embedded mode, eager tests) every event gets its own task.
+outlives a lost drain by ``FLAG_SECONDS`` at most (a running drain renews it with every batch), and the
+stale-work sweep re-queues any event left pending, as before. ``INGEST_DRAIN_SLOTS`` drains may run
+at once; they split the work with ``SKIP LOCKED``. Without a Redis broker (embedded mode, eager tests)
+every event gets its own task.
 """
 
 from __future__ import annotations
@@ -18,16 +24,17 @@ from __future__ import annotations
 import logging
 
 import redis
+from django.conf import settings
 
-from channels_in.inbound import inbound_events_process_batch
+from channels_in.inbound import ProcessOutcome, inbound_events_process_batch
 
 logger = logging.getLogger(__name__)
 
 DRAIN_BATCH = 200
 # Events filed per transaction: set-based filing pays per batch, a row lock is held until its commit.
 TRANSACTION_BATCH = 50
-DRAIN_SLOTS = 4
-# Longer than a drain normally waits in the queue; a lost drain's slot is free again after this.
+# Longer than a drain normally waits in the queue or takes for a batch; a lost drain's slot is free
+# again after this.
 FLAG_SECONDS = 10
 _FLAG_KEY = "sportello:ingest-drain:{slot}"
 _clients: dict[str, redis.Redis] = {}
@@ -54,20 +61,23 @@ def ingest_schedule(event_id: int) -> None:
     if client is None:
         tasks.ingest_event.delay(event_id)
         return
-    _drain_request(client, event_id % DRAIN_SLOTS)
+    _drain_request(client, event_id % settings.INGEST_DRAIN_SLOTS)
 
 
 def _drain_request(client: redis.Redis, slot: int) -> None:
-    from channels_in import tasks
-
     key = _FLAG_KEY.format(slot=slot)
     try:
         queue_one = bool(client.set(key, "1", nx=True, ex=FLAG_SECONDS))
     except redis.RedisError:
         logger.warning("could not read the ingest drain flag; queueing a drain", exc_info=True)
         queue_one = True
-    if not queue_one:
-        return
+    if queue_one:
+        _drain_queue(client, key, slot)
+
+
+def _drain_queue(client: redis.Redis, key: str, slot: int) -> None:
+    from channels_in import tasks
+
     try:
         tasks.ingest_drain.delay(slot)
     except Exception:
@@ -85,29 +95,52 @@ def drains_request() -> bool:
     client = _flags()
     if client is None:
         return False
-    for slot in range(DRAIN_SLOTS):
+    for slot in range(settings.INGEST_DRAIN_SLOTS):
         _drain_request(client, slot)
     return True
 
 
 def inbound_events_drain(*, slot: int, limit: int = DRAIN_BATCH) -> int:
     """File pending events until none is left or ``limit`` are done; returns how many were processed."""
-    from channels_in import tasks
-
     client = _flags()
-    if client is not None:
-        # From here on, a newly committed event queues a new drain instead of counting on this one.
-        client.delete(_FLAG_KEY.format(slot=slot))
+    key = _FLAG_KEY.format(slot=slot)
+    try:
+        return _drain(client, key, slot, limit)
+    except BaseException:
+        # A failed drain must not hold its slot until the flag runs out: the next event queues another.
+        if client is not None:
+            client.delete(key)
+        raise
+
+
+def _drain(client: redis.Redis | None, key: str, slot: int, limit: int) -> int:
     processed = 0
     while processed < limit:
-        batch = inbound_events_process_batch(limit=min(TRANSACTION_BATCH, limit - processed))
+        batch = _batch(limit - processed)
+        if not batch and client is not None:
+            # Idle: from here on a newly committed event queues a new drain. One committed before
+            # this point found the flag set and counts on this drain, so look once more.
+            client.delete(key)
+            batch = _batch(limit - processed)
+            if batch and not client.set(key, "1", nx=True, ex=FLAG_SECONDS):
+                return processed + len(batch)  # another drain is queued and carries on
         if not batch:
             return processed
         processed += len(batch)
-        for event_id, outcome in batch:
-            if outcome.retry_in is not None:
-                tasks.ingest_event.apply_async((event_id,), countdown=outcome.retry_in)
+        if client is not None:
+            client.set(key, "1", ex=FLAG_SECONDS)
     # More may be waiting: a fresh task goes to the back of the queue, behind anything else queued.
+    # It inherits the flag, so nothing else queues a drain for this slot meanwhile.
     if client is not None:
-        _drain_request(client, slot)
+        _drain_queue(client, key, slot)
     return processed
+
+
+def _batch(limit: int) -> list[tuple[int, ProcessOutcome]]:
+    from channels_in import tasks
+
+    batch = inbound_events_process_batch(limit=min(TRANSACTION_BATCH, limit))
+    for event_id, outcome in batch:
+        if outcome.retry_in is not None:
+            tasks.ingest_event.apply_async((event_id,), countdown=outcome.retry_in)
+    return batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -127,8 +128,9 @@ def test_a_drain_killed_mid_batch_loses_nothing(
 
 @pytest.mark.django_db
 def test_with_a_redis_broker_one_drain_is_queued_per_slot_until_it_starts(
-    real_broker: str, api_channel: ChannelAccount
-) -> None:
+    real_broker: str, api_channel: ChannelAccount, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.INGEST_DRAIN_SLOTS = 4
     broker = redis.Redis.from_url(real_broker)
 
     def queued() -> int:
@@ -140,7 +142,104 @@ def test_with_a_redis_broker_one_drain_is_queued_per_slot_until_it_starts(
     drain.ingest_schedule(5)  # slot 1
     assert queued() == 2
 
-    # A drain that starts clears its flag first: the next event queues another drain.
+    # A drain that finds nothing gives its flag back: the next event queues another drain.
     assert drain.inbound_events_drain(slot=0) == 0
     drain.ingest_schedule(16)
     assert queued() == 3
+
+
+def after_first_batch(monkeypatch: pytest.MonkeyPatch, happen: Callable[[], None]) -> list[int]:
+    """Make ``happen`` run once the drain's first claim is filed; returns the size of every claim."""
+    process_batch = drain.inbound_events_process_batch
+    sizes: list[int] = []
+
+    def spied(*, limit: int) -> list[Any]:
+        batch = process_batch(limit=limit)
+        sizes.append(len(batch))
+        if len(sizes) == 1:
+            happen()
+        return batch
+
+    monkeypatch.setattr(drain, "inbound_events_process_batch", spied)
+    return sizes
+
+
+@pytest.mark.django_db
+def test_a_running_drain_keeps_its_slot_and_files_what_arrives_meanwhile(
+    real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = redis.Redis.from_url(real_broker)
+    stored(api_channel, "m-0")
+    drain.ingest_schedule(2)  # the drain of slot 0 is queued
+
+    def arrivals_while_filing() -> None:
+        # Three events commit while the first batch is being filed: none queues a second drain.
+        for number in (1, 2, 3):
+            stored(api_channel, f"m-{number}")
+            drain.ingest_schedule(0)  # the slot of the drain under test
+
+    sizes = after_first_batch(monkeypatch, arrivals_while_filing)
+    assert drain.inbound_events_drain(slot=0) == 4
+
+    assert broker.llen("ingest") == 1  # only the drain queued at the start
+    assert sizes[:2] == [1, 3]  # the three waited for the running drain's next claim, as one batch
+    assert Message.objects.count() == 4
+    # Idle again, the drain gave its flag back.
+    drain.ingest_schedule(4)
+    assert broker.llen("ingest") == 2
+
+
+@pytest.mark.django_db
+def test_an_event_committed_as_the_drain_goes_idle_is_filed_by_its_last_look(
+    real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = redis.Redis.from_url(real_broker)
+    drain.ingest_schedule(2)
+
+    def late_arrival() -> None:
+        # Committed after the drain found nothing, while it still held the flag: its SET NX fails.
+        stored(api_channel, "late")
+        drain.ingest_schedule(0)  # the slot of the drain under test
+
+    calls = after_first_batch(monkeypatch, late_arrival)
+    assert drain.inbound_events_drain(slot=0) == 1
+
+    assert broker.llen("ingest") == 1  # no second drain was queued for it
+    assert Message.objects.get().text == "late"
+    # Found nothing, looked once more after giving the flag back (the late one), took the flag again
+    # and went on until idle: nothing, and one more look.
+    assert calls == [0, 1, 0, 0]
+
+
+@pytest.mark.django_db
+def test_a_drain_at_its_limit_hands_its_slot_to_a_new_task(
+    real_broker: str, api_channel: ChannelAccount
+) -> None:
+    broker = redis.Redis.from_url(real_broker)
+    for number in range(3):
+        stored(api_channel, f"m-{number}")
+
+    assert drain.inbound_events_drain(slot=0, limit=2) == 2
+
+    assert broker.llen("ingest") == 1  # the successor, holding the flag
+    drain.ingest_schedule(2)
+    assert broker.llen("ingest") == 1
+    assert drain.inbound_events_drain(slot=0) == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_drain_frees_its_slot(
+    real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = redis.Redis.from_url(real_broker)
+    drain.ingest_schedule(2)
+
+    def broken(*, limit: int) -> list[Any]:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(drain, "inbound_events_process_batch", broken)
+    with pytest.raises(RuntimeError):
+        drain.inbound_events_drain(slot=0)
+
+    drain.ingest_schedule(2)
+    assert broker.llen("ingest") == 2

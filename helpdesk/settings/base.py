@@ -241,6 +241,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_BYTES
 INBOUND_ACCOUNT_CACHE_SECONDS = env.integer("INBOUND_ACCOUNT_CACHE_SECONDS", 5, minimum=0)
 REOPEN_WINDOW_DAYS = env.integer("REOPEN_WINDOW_DAYS", 7, minimum=0)
 STALE_WORK_SECONDS = env.integer("STALE_WORK_SECONDS", 30, minimum=1)
+# Inbound events are filed by at most this many drains at once (channels_in/drain.py). One drain files
+# the largest batches, which costs the least CPU per message; more use more cores.
+INGEST_DRAIN_SLOTS = env.integer("INGEST_DRAIN_SLOTS", 1, minimum=1)
 DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
 ATTACHMENT_MAX_BYTES = env.integer("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
 # Files an agent attaches to one reply or note: how many, how much in all, and of which types.

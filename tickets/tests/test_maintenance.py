@@ -154,6 +154,7 @@ def test_with_a_backlog_unclaimed_events_get_a_grace_period(
 ) -> None:  # type: ignore[no-untyped-def]
     """When the ingest queue is long, an unclaimed event is probably just waiting its turn."""
     settings.EMBEDDED = False
+    settings.INGEST_DRAIN_SLOTS = 3
     broker = redis.Redis.from_url(real_broker)
     broker.rpush("ingest", b"a task ahead in the queue")
     waiting = event(api_channel, "waiting", enqueued_at=ago(60))
@@ -164,14 +165,15 @@ def test_with_a_backlog_unclaimed_events_get_a_grace_period(
     assert stale_work_requeue() == {"events": 2, "messages": 0}
 
     # Tasks go to the real broker here: a drain per slot files whatever is pending, so the two lost
-    # events (or two thousand) cost four tasks, not a task each.
-    assert broker.llen("ingest") == broker_before + 4
-    assert sorted(queued_task_args(broker, "ingest", "channels_in.tasks.ingest_drain")) == [0, 1, 2, 3]
+    # events (or two thousand) cost a task per slot, not a task each.
+    slots = settings.INGEST_DRAIN_SLOTS
+    assert broker.llen("ingest") == broker_before + slots
+    assert sorted(queued_task_args(broker, "ingest", "channels_in.tasks.ingest_drain")) == list(range(slots))
     assert queued_task_args(broker, "ingest", "channels_in.tasks.ingest_event") == []
     # Until those drains start, another sweep queues nothing more.
     InboundEvent.objects.filter(pk=forgotten.pk).update(enqueued_at=ago(6 * 60))
     assert stale_work_requeue() == {"events": 1, "messages": 0}
-    assert broker.llen("ingest") == broker_before + 4
+    assert broker.llen("ingest") == broker_before + slots
     waiting.refresh_from_db()
     abandoned.refresh_from_db()
     assert abandoned.claimed_at is None
