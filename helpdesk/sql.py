@@ -1,16 +1,46 @@
-"""Set-based writes the ORM makes slow.
+"""Statements the ORM makes slow.
 
 ``QuerySet.bulk_update`` builds one ``CASE WHEN pk = … THEN …`` expression per field and row, and
 resolving those expressions costs milliseconds of CPU per row — more than the row's whole filing. On
 PostgreSQL, ``UPDATE … FROM (VALUES …)`` says the same thing in one statement the ORM does not compile.
+
+A request's first statement on a kept connection is preceded by Django's health check, a ``SELECT 1``
+round trip. For a request that runs a single statement (a webhook recording its event) that doubles
+its database work; ``statement_run`` checks afterwards instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Model
+
+
+def statement_run(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Run one statement that returns rows (``RETURNING``), in autocommit; its first row, or None.
+
+    No health check is run first: a kept connection found broken (the server restarted, a proxy
+    dropped it) is replaced and the statement sent once more, which is what the health check would
+    have done. An error on a fresh connection, or inside a transaction, is the caller's.
+    """
+    kept = connection.connection is not None and not connection.in_atomic_block
+    if kept:
+        connection.health_check_done = True
+    try:
+        return _fetch_first(sql, params)
+    except (InterfaceError, OperationalError):
+        if not kept or connection.is_usable():
+            raise
+    connection.close()
+    return _fetch_first(sql, params)
+
+
+def _fetch_first(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def rows_update(model: type[Model], rows: Sequence[Model], fields: Sequence[str]) -> None:
