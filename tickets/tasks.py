@@ -22,6 +22,21 @@ def route_ticket(ticket_id: int) -> None:
     ticket_route(ticket_id=ticket_id)
 
 
+@shared_task(acks_late=True)
+def route_tickets(ticket_ids: list[int]) -> int:
+    from tickets.services.routing import tickets_route
+
+    return tickets_route(ticket_ids=ticket_ids)
+
+
+def routing_request(ticket_ids: list[int]) -> None:
+    """Route these tickets once the transaction commits: one task for the lot."""
+    if len(ticket_ids) == 1:
+        route_ticket.delay_on_commit(ticket_ids[0])
+    elif ticket_ids:
+        route_tickets.delay_on_commit(ticket_ids)
+
+
 FETCH_ATTEMPTS = 6
 
 

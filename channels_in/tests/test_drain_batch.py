@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import redis
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -14,6 +15,7 @@ from channels_in.api.tests.wire import payload
 from channels_in.inbound import inbound_events_process_batch
 from channels_in.models import ChannelAccount, InboundEvent
 from tickets.models import AgentProfile, Contact, ContactIdentity, Message, Team, Ticket, TicketEvent
+from tickets.tests.test_maintenance import queued_task_args
 
 
 def stored(
@@ -237,3 +239,19 @@ def test_a_new_sender_whose_email_is_known_is_left_to_contact_resolution(api_cha
 
     assert Contact.objects.count() == 1
     assert Message.objects.get(external_id="m-1").ticket == Ticket.objects.get()
+
+
+@pytest.mark.django_db
+def test_new_tickets_of_a_batch_are_routed_by_one_task(
+    real_broker: str, api_channel: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    for customer in range(4):
+        stored(api_channel, f"first-{customer}", customer=f"n{customer}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound_events_process_batch(limit=50)
+
+    broker = redis.Redis.from_url(real_broker)
+    assert queued_task_args(broker, "routing", "tickets.tasks.route_ticket") == []
+    routed = queued_task_args(broker, "routing", "tickets.tasks.route_tickets")
+    assert routed == [sorted(Ticket.objects.values_list("pk", flat=True))]

@@ -35,7 +35,13 @@ from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEven
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.identities import LAST_SEEN_GRANULARITY, normalized_claims
-from tickets.services.ingest import after_filing, inbound_message_row, ticket_row, ticket_takes_message
+from tickets.services.ingest import (
+    after_filing,
+    inbound_message_row,
+    ticket_row,
+    ticket_takes_message,
+    tickets_route_after_commit,
+)
 from tickets.services.serialize import message_data, ticket_data
 
 # Row-value lists longer than this are sent as several statements (bind-parameter limits).
@@ -149,9 +155,11 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
         after_filing(
             ticket=message.ticket,
             message=message,
-            ticket_is_new=index in created,
+            ticket_is_new=False,
             fetch_attachments=any(att.url and att.content is None for att in inbound.attachments),
         )
+    # The new tickets are routed as any new ticket is, by one task for the batch.
+    tickets_route_after_commit([ticket.pk for ticket, _identity in created.values()])
     rows_update(
         Ticket,
         list({message.ticket_id: message.ticket for message in messages}.values()),

@@ -274,8 +274,7 @@ def _route_waiting(*, team_ids: list[int], limit: int) -> None:
         .order_by("-priority", "created_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for ticket_id in waiting:
-        tasks.route_ticket.delay_on_commit(ticket_id)
+    tasks.routing_request(list(waiting))
 
 
 # --- collision -------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -37,6 +38,33 @@ def ticket_route(*, ticket_id: int) -> Ticket | None:
         load = f"{profile.open_load} open of {profile.capacity}"  # type: ignore[attr-defined]
         reason = f"{strategy}: online in {ticket.team.name}, {load}"
         return ticket_update(ticket=ticket, actor=None, assignee=profile.user, reason=reason)
+
+
+def tickets_route(*, ticket_ids: Sequence[int]) -> int:
+    """Route many tickets, each as ``ticket_route`` does; returns how many were assigned.
+
+    A burst of new tickets often lands on a team with nobody free: once a team has no agent to give
+    a ticket to, its other tickets in the list are left in its queue without being locked and asked
+    again. An agent coming online offers the waiting tickets to routing anyway.
+    """
+    waiting = dict(
+        Ticket.objects.filter(pk__in=ticket_ids, assignee__isnull=True).values_list("pk", "team_id")
+    )
+    nobody_free: set[int] = set()
+    assigned = 0
+    for ticket_id in ticket_ids:
+        team_id = waiting.get(ticket_id)
+        if team_id is None or team_id in nobody_free:
+            continue
+        ticket = ticket_route(ticket_id=ticket_id)
+        if ticket is None or ticket.team_id != team_id:
+            continue
+        if ticket.assignee_id is not None:
+            assigned += 1
+        elif ticket.is_open:
+            # Open, unassigned and still in this team after routing: nobody there takes one now.
+            nobody_free.add(team_id)
+    return assigned
 
 
 def _pick_agent(team: Team) -> AgentProfile | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis
@@ -180,7 +181,7 @@ def test_with_a_backlog_unclaimed_events_get_a_grace_period(
     assert waiting.enqueued_at < ago(59)
 
 
-def queued_task_args(broker: redis.Redis, queue: str, task: str) -> list[int]:
+def queued_task_args(broker: redis.Redis, queue: str, task: str) -> list[Any]:
     """The first argument of each ``task`` waiting in ``queue``, read from kombu's wire format."""
     found = []
     for raw in broker.lrange(queue, 0, -1):
