@@ -23,7 +23,10 @@ class Message(models.Model):
         READ = "read", _("Read")
         FAILED = "failed", _("Failed")
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="messages")
+    # Indexed by message_timeline, which leads with it.
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     direction = models.CharField(max_length=10, choices=Direction.choices)
     channel_account = models.ForeignKey(
         "channels_in.ChannelAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
