@@ -18,13 +18,16 @@ import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from granian import Granian
 from granian.constants import Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LOGGING_CONFIG, LogLevels
+
+if TYPE_CHECKING:
+    from granian.server.common import AbstractServer
 
 TARGET = "helpdesk.wsgi:application"
 LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
@@ -51,12 +54,14 @@ def access_log_config(target: str) -> dict[str, Any] | None:
     """Granian writes its access log to stdout; a file path swaps that handler for a file."""
     if target in {"", "-"}:
         return None
-    handlers = copy.deepcopy(LOGGING_CONFIG["handlers"])
+    handlers = copy.deepcopy(cast("dict[str, Any]", LOGGING_CONFIG["handlers"]))
     handlers["access"] = {"class": "logging.FileHandler", "filename": target, "formatter": "access"}
     return {"handlers": handlers}
 
 
-def build_server() -> Granian:
+def build_server() -> AbstractServer[Any]:
+    # The readers come with the settings package, so every setting is checked here, once, before any
+    # worker starts.
     from helpdesk.settings import env
 
     bind = parse_bind(env.string("WEB_BIND", "127.0.0.1:8000"))

@@ -109,7 +109,7 @@ def test_serves_the_inbound_api_and_the_agent_pages(web_url: str) -> None:
 
     assert accepted.status_code == 202, accepted.text
     event = InboundEvent.objects.get(pk=accepted.json()["event_id"])
-    assert (event.channel_account_id, event.provider_event_id) == (account.pk, "web-1")
+    assert (event.channel_account, event.provider_event_id) == (account, "web-1")
     assert too_large.status_code == 413
     assert "limit is 2048" in too_large.json()["error"]
     assert InboundEvent.objects.count() == 1
