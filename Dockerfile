@@ -1,4 +1,4 @@
-# One image for every process of the scaled mode: web (gunicorn), ws (uvicorn), worker, beat, migrate.
+# One image for every process of the scaled mode: web (granian), ws (uvicorn), worker, beat, migrate.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,4 +25,4 @@ RUN useradd --system --uid 10001 --home-dir /app sportello \
 USER sportello
 
 EXPOSE 8000 8001
-CMD ["gunicorn", "-c", "helpdesk/gunicorn.conf.py", "helpdesk.wsgi:application"]
+CMD ["python", "-m", "helpdesk.web"]

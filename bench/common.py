@@ -1,8 +1,9 @@
 """Start the real scaled stack for a benchmark, and the reference measurements around it.
 
 ``Stack`` creates a fresh PostgreSQL database, migrates it, and runs the processes of the scaled mode:
-gunicorn (WSGI) for HTTP, optionally uvicorn (ASGI) for websockets, and Celery workers. Every process
-lives in its own process group and is stopped on exit, error or Ctrl-C. Only 127.0.0.1 is used.
+granian (WSGI, ``python -m helpdesk.web``) for HTTP, optionally uvicorn (ASGI) for websockets, and
+Celery workers. Every process lives in its own process group and is stopped on exit, error or Ctrl-C.
+Only 127.0.0.1 is used.
 
     with Stack(StackConfig(database="sportello_bench_run")) as stack:
         stack.post(...)  # drive load against stack.web_url
@@ -243,8 +244,8 @@ class Stack:
         database_recreate(self.config.database)
         self.manage("migrate", "--noinput", timeout=300)
         self._spawn(
-            "gunicorn",
-            [str(BIN / "gunicorn"), "-c", str(ROOT / "helpdesk" / "gunicorn.conf.py"), "helpdesk.wsgi"],
+            "web",
+            [PYTHON, "-m", "helpdesk.web"],
             {
                 "WEB_BIND": f"127.0.0.1:{self.web_port}",
                 "WEB_WORKERS": str(self.config.web_workers),

@@ -1,7 +1,7 @@
 """Inbound API throughput on the real scaled stack, next to pgbench on the same PostgreSQL server.
 
 Drives N messages from C customers at concurrency K through ``POST /api/v1/inbound/<key>/messages``
-(gunicorn + Celery + PostgreSQL + Redis, loopback only), then prints accepted/s, filed/s (first POST
+(granian + Celery + PostgreSQL + Redis, loopback only), then prints accepted/s, filed/s (first POST
 until the last message is in its ticket), POST latency p50/p99, pgbench TPC-B tps and the ratio
 filed/s / pgbench tps. Results also go to ``bench/results/ingest-<time>.json``.
 
@@ -223,7 +223,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             WorkerSpec("other", ("routing", "default", "sla", "outbound"), concurrency=1, pool="solo"),
         ],
     )
-    print("starting the stack (fresh database, migrate, gunicorn, Celery) ...", flush=True)
+    print("starting the stack (fresh database, migrate, granian, Celery) ...", flush=True)
     stack = Stack(config)
     driver: subprocess.Popen[str] | None = None
     try:
@@ -286,7 +286,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         "ratio": filed_per_second / pgbench.tps if pgbench else None,
         "goal_ratio": GOAL_RATIO,
         "stack": {
-            "web": f"gunicorn gthread, {options.web_workers} workers x {options.web_threads} threads",
+            "web": f"granian wsgi, {options.web_workers} workers x {options.web_threads} blocking threads",
             "ingest_worker": (
                 f"{options.ingest_workers} celery {options.ingest_pool} worker(s), concurrency "
                 f"{options.ingest_concurrency} each, prefetch x{options.prefetch}"
@@ -401,8 +401,10 @@ def main() -> None:
         default=600.0,
         help="seconds allowed for the load phase, and again for filing",
     )
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--web-threads", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=2, help="granian worker processes (WEB_WORKERS)")
+    parser.add_argument(
+        "--web-threads", type=int, default=4, help="granian blocking threads per worker (WEB_THREADS)"
+    )
     # Each worker's main process receives, acknowledges and hands out its tasks one at a time (a few
     # Redis round trips each): two workers share that work instead of queueing behind one.
     parser.add_argument("--ingest-workers", type=int, default=2)

@@ -1,6 +1,6 @@
 """Live-layer latency on the real scaled stack: inbound API message → event on every agent socket.
 
-Starts the scaled stack (gunicorn for HTTP, uvicorn with several ASGI processes for websockets, Celery
+Starts the scaled stack (granian for HTTP, uvicorn with several ASGI processes for websockets, Celery
 workers, PostgreSQL, Redis), connects N authenticated agent websockets spread over T teams, then:
 
 0. warm-up (unmeasured, skip with ``--no-warm-up``): each customer of each team's channel writes once,

@@ -93,8 +93,7 @@ def test_app_processes_wait_for_healthy_postgres_and_redis_and_for_migrations(mo
 
 def test_processes_run_the_scaled_mode(model: dict[str, Any]) -> None:
     services = model["services"]
-    assert services["web"]["command"][0] == "gunicorn"
-    assert "helpdesk.wsgi:application" in services["web"]["command"]
+    assert services["web"]["command"] == ["python", "-m", "helpdesk.web"]
     assert services["ws"]["command"][:2] == ["uvicorn", "helpdesk.asgi:application"]
     worker = services["worker"]["command"]
     assert worker[:3] == ["celery", "--app=helpdesk", "worker"]
@@ -133,7 +132,7 @@ def test_files_the_image_needs_are_in_the_repository() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
 
     assert "requirements.lock" in dockerfile
-    assert (ROOT / "helpdesk" / "gunicorn.conf.py").is_file()
+    assert (ROOT / "helpdesk" / "web.py").is_file()
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", "var", ".git"} <= set(ignored)
 

@@ -1,0 +1,130 @@
+"""``python -m helpdesk.web`` for real: granian serving the WSGI app on the test database and Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from channels_in.api.tests.wire import inbound_url, payload
+from channels_in.models import ChannelAccount, InboundEvent
+from tests.fixtures.personas import make_api_channel
+from tests.fixtures.services import service_missing
+from tests.fixtures.worker import BASE_DIR, database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def web_env(redis_url: str, work_dir: Path, **web: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONPATH": str(BASE_DIR),
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url(),
+        "SECRET_KEY": "web-test-secret-key",
+        "DEBUG": "true",
+        "SPORTELLO_VAR_DIR": str(work_dir / "var"),
+        "INBOUND_MAX_BYTES": "2048",
+        "WEB_WORKERS": "1",
+        "WEB_THREADS": "2",
+        **web,
+    }
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@pytest.fixture
+def web_url(clean_redis: str, tmp_path: Path) -> Iterator[str]:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        service_missing("PostgreSQL (the web process needs a database server it can share)")
+    port = free_port()
+    log_path = tmp_path / "web.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "helpdesk.web"],
+            cwd=BASE_DIR,
+            env=web_env(clean_redis, tmp_path, WEB_BIND=f"127.0.0.1:{port}"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                httpx.get(f"{url}/admin/login/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, f"not serving after 20s:\n{log_path.read_text()}"
+                time.sleep(0.1)
+        yield url
+    finally:
+        stop(process)
+        print(log_path.read_text())  # shown by pytest only when the test failed
+
+
+def post(url: str, account: ChannelAccount, body: dict[str, object]) -> httpx.Response:
+    return httpx.post(
+        url + inbound_url(account),
+        content=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {account.config['token']}", "Content-Type": "application/json"},
+        timeout=10,
+    )
+
+
+def test_serves_the_inbound_api_and_the_agent_pages(web_url: str) -> None:
+    account = make_api_channel()
+
+    accepted = post(web_url, account, payload("web-1"))
+    too_large = post(web_url, account, payload("web-2", text="x" * 3000))
+    login = httpx.get(f"{web_url}/admin/login/", timeout=10)
+
+    assert accepted.status_code == 202, accepted.text
+    event = InboundEvent.objects.get(pk=accepted.json()["event_id"])
+    assert (event.channel_account, event.provider_event_id) == (account, "web-1")
+    assert too_large.status_code == 413
+    assert "limit is 2048" in too_large.json()["error"]
+    assert InboundEvent.objects.count() == 1
+    assert login.status_code == 200
+
+
+@pytest.mark.parametrize("workers", ["abc", "0"])
+def test_a_bad_setting_stops_it_naming_the_variable(workers: str, redis_url: str, tmp_path: Path) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "helpdesk.web"],
+        cwd=BASE_DIR,
+        env=web_env(redis_url, tmp_path, WEB_WORKERS=workers, WEB_BIND=f"127.0.0.1:{free_port()}"),
+        capture_output=True,
+        timeout=30,
+    )
+
+    assert finished.returncode != 0
+    assert b"WEB_WORKERS" in finished.stderr
