@@ -52,6 +52,8 @@ def start(tmp_path: Path, print_setting: str = "DEBUG", **variables: str) -> sub
         ({"SECRET_KEY_FILE": "/nonexistent/sportello-secret"}, "SECRET_KEY_FILE"),
         ({"EMAIL_HOST_PASSWORD_FILE": "/nonexistent/smtp-password"}, "EMAIL_HOST_PASSWORD_FILE"),
         ({"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, "EMAIL_USE_TLS"),
+        ({"TRUST_PROXY_PROTO": "maybe"}, "TRUST_PROXY_PROTO"),
+        ({"INGEST_DRAIN_SLOTS": "0"}, "INGEST_DRAIN_SLOTS"),
     ],
     ids=lambda value: "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value,
 )
@@ -112,6 +114,14 @@ def test_the_file_wins_over_the_plain_variable(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "from-the-file"
+
+
+@pytest.mark.parametrize(("trust", "header"), [("", "None"), ("true", "('HTTP_X_FORWARDED_PROTO', 'https')")])
+def test_the_proxy_scheme_is_trusted_only_when_asked(tmp_path: Path, trust: str, header: str) -> None:
+    result = start(tmp_path, print_setting="SECURE_PROXY_SSL_HEADER", TRUST_PROXY_PROTO=trust)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == header
 
 
 def test_scaled_mode_follows_redis_url(tmp_path: Path) -> None:

@@ -41,6 +41,10 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto itself (never passing the client's on),
+# requests are https to Django too: secure cookies, absolute links.
+if env.boolean("TRUST_PROXY_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 PUBLIC_URL = env.string("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
