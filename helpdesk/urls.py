@@ -8,6 +8,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tickets.api import live as live_api
 
+# Provider webhooks; helpdesk.wsgi serves them with the lighter WEBHOOK_MIDDLEWARE.
+INBOUND_PREFIX = "api/v1/inbound/"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -16,7 +19,7 @@ urlpatterns = [
     path("api/v1/tickets/<int:ticket_id>/events", live_api.TicketEventsView.as_view(), name="ticket-events"),
     path("api/v1/live/feed", live_api.AgentFeedView.as_view(), name="live-feed"),
     # Webhooks first: they are most of the requests, and the API's many patterns would be tried before.
-    path("api/v1/inbound/", include("channels_in.urls")),
+    path(INBOUND_PREFIX, include("channels_in.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("widget/", include("channels_in.webchat.urls")),
     path("", include("tickets.views.urls")),

@@ -78,6 +78,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Provider webhooks in the scaled mode (helpdesk/wsgi.py): nothing there serves a person, so no
+# sessions, authentication, CSRF, languages or messages.
+WEBHOOK_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+
 ROOT_URLCONF = "helpdesk.urls"
 WSGI_APPLICATION = "helpdesk.wsgi.application"
 ASGI_APPLICATION = "helpdesk.asgi.application"
