@@ -61,6 +61,7 @@ def test_a_webhook_is_served_without_the_middleware_of_people(api_channel: Chann
     assert status.startswith("202")
     assert InboundEvent.objects.filter(pk=json.loads(content)["event_id"]).exists()
     assert headers["X-Content-Type-Options"] == "nosniff"  # security headers still apply
+    assert headers["Content-Length"] == str(len(content))  # not a chunked answer
     assert "Content-Language" not in headers  # no language negotiation
     assert "Set-Cookie" not in headers
 

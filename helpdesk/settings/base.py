@@ -79,8 +79,12 @@ MIDDLEWARE = [
 ]
 
 # Provider webhooks in the scaled mode (helpdesk/wsgi.py): nothing there serves a person, so no
-# sessions, authentication, CSRF, languages or messages.
-WEBHOOK_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+# sessions, authentication, CSRF, languages or messages. CommonMiddleware sets Content-Length, which
+# spares clients a chunked answer.
+WEBHOOK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 
 ROOT_URLCONF = "helpdesk.urls"
 WSGI_APPLICATION = "helpdesk.wsgi.application"
