@@ -207,3 +207,17 @@ def test_an_event_another_worker_is_on_is_left_to_it(api_channel: ChannelAccount
     event.refresh_from_db()
     assert event.attempts == 2
     assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_events_without_a_provider_id_are_all_kept_and_a_known_id_only_once(
+    api_channel: ChannelAccount,
+) -> None:
+    first = record(api_channel, json.dumps(payload("a")).encode(), event_id=None)
+    second = record(api_channel, json.dumps(payload("b")).encode(), event_id=None)
+    known = record(api_channel, event_id="msg-1")
+    again = record(api_channel, event_id="msg-1")
+
+    assert len({first.pk, second.pk, known.pk}) == 3
+    assert again.pk == known.pk
+    assert InboundEvent.objects.count() == 3

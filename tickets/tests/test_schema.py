@@ -1,4 +1,4 @@
-"""The indexes the migrations leave: what filing writes on every message and ticket update."""
+"""The indexes the migrations leave: what filing writes for every event, message and ticket update."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def indexes(table: str) -> dict[str, list[str]]:
         ("tickets_ticket", "contact_id", "ticket_contact_history"),
         ("tickets_ticket", "team_id", "ticket_team_queue"),
         ("tickets_ticketevent", "ticket_id", "ticket_event_seq_unique"),
+        ("channels_in_inboundevent", "channel_account_id", "inbound_event_provider_id_key"),
     ],
 )
 def test_a_foreign_key_led_by_a_wider_index_has_no_index_of_its_own(
