@@ -23,7 +23,16 @@ from operator import attrgetter
 from types import NoneType
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from django.db.models import Field, Model
 
@@ -221,10 +230,12 @@ def _plain_types(field: Field) -> frozenset[type]:
 def _values(
     rows: Sequence[Model],
     readers: list[tuple[Callable[[Model], Any], Field]],
-    prepare: Callable[[Field, Any], Any],
+    prepare: Callable[[Field, Any, BaseDatabaseWrapper], Any],
 ) -> list[Any]:
     """Each row's values for ``readers``' fields, in order, ready for the cursor."""
     columns = [(read, field, _plain_types(field)) for read, field in readers]
+    # The connection itself: each attribute read through the ``connection`` proxy is a look-up.
+    db = connections[DEFAULT_DB_ALIAS]
     params: list[Any] = []
     append = params.append
     for row in rows:
@@ -234,23 +245,23 @@ def _values(
             if kind in plain:
                 # A naive datetime is made aware by Django, with its warning.
                 if kind is datetime and value.utcoffset() is None:
-                    value = prepare(field, value)
+                    value = prepare(field, value, db)
             elif not (plain is _TEXT and isinstance(value, str)):
                 # Any str subclass (a TextChoices member) is a str to Django's text fields too.
-                value = prepare(field, value)
+                value = prepare(field, value, db)
             append(value)
     return params
 
 
-def _django_value(field: Field, value: Any) -> Any:
-    return field.get_db_prep_save(value, connection)
+def _django_value(field: Field, value: Any, db: BaseDatabaseWrapper) -> Any:
+    return field.get_db_prep_save(value, db)
 
 
 class _ExpressionValue(Exception):
     """A value is an expression: bulk_create compiles it."""
 
 
-def _django_insert_value(field: Field, value: Any) -> Any:
+def _django_insert_value(field: Field, value: Any, db: BaseDatabaseWrapper) -> Any:
     if hasattr(value, "resolve_expression"):
         raise _ExpressionValue
-    return field.get_db_prep_save(value, connection)
+    return field.get_db_prep_save(value, db)
