@@ -78,6 +78,7 @@ def test_messages_are_stored_as_bulk_create_stores_them(ticket: Ticket, api_chan
     assert stored[0].pop("external_id") == "m-1-again"
     expected[0].pop("external_id")
     assert stored == expected
+    assert stored[0]["direction"] == "inbound"
     assert stored[0]["metadata"] == {"headers": {"x-id": "1"}, "list": [1, 2.5, None, True], "text": "è"}
     assert stored[1]["identity_id"] is None
 
