@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from channels_in.base import IdentityClaim, InboundMessage
 from channels_in.models import ChannelAccount
-from helpdesk.sql import rows_update
+from helpdesk.sql import rows_insert, rows_update
 from tickets import events
 from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEvent
 from tickets.services.acknowledgments import acknowledgment_queue
@@ -128,7 +128,7 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
             sender = known[(claims[index][0].kind, claims[index][0].value)]
             ticket, identity = open_tickets[sender.contact_id], sender.identity()
         messages.append(inbound_message_row(inbound, account, ticket=ticket, identity=identity, now=now))
-    Message.objects.bulk_create(messages)
+    rows_insert(Message, messages)
 
     # Each audit row with the message it records (None for ``ticket.created``), in seq order.
     audit: list[tuple[TicketEvent, Message | None]] = []
@@ -146,7 +146,7 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
             audit.append((created_row, None))
         row = events.ticket_event_next(ticket=ticket, type="message.created", data=message_data(message))
         audit.append((row, message))
-    TicketEvent.objects.bulk_create([row for row, _message in audit])
+    rows_insert(TicketEvent, [row for row, _message in audit])
     for index, message in zip(chosen, messages, strict=True):
         inbound, account = items[index]
         if index in created:
@@ -195,7 +195,7 @@ def _customers_create(
     if not new:
         return {}
     contacts = {index: Contact(name=inbound.sender_name[:200]) for index, (inbound, _a, _c) in new.items()}
-    Contact.objects.bulk_create(list(contacts.values()))
+    rows_insert(Contact, list(contacts.values()))
     identities: list[ContactIdentity] = []
     senders: dict[int, ContactIdentity] = {}
     for index, (_inbound, _account, item_claims) in new.items():
@@ -210,12 +210,12 @@ def _customers_create(
             identities.append(identity)
             if position == 0:
                 senders[index] = identity
-    ContactIdentity.objects.bulk_create(identities)
+    rows_insert(ContactIdentity, identities)
     tickets = {
         index: ticket_row(inbound, account, contacts[index], previous=None)
         for index, (inbound, account, _c) in new.items()
     }
-    Ticket.objects.bulk_create(list(tickets.values()))
+    rows_insert(Ticket, list(tickets.values()))
     return {index: (tickets[index], senders[index]) for index in new}
 
 
