@@ -17,7 +17,7 @@ from django.utils import timezone
 from channels_in.base import InboundMessage, PayloadError
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
-from helpdesk.sql import rows_update, statement_run
+from helpdesk.sql import row_values, rows_update, statement_run
 from tickets.services.bounces import bounce_record
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.ingest_batch import ingest_batch
@@ -104,8 +104,7 @@ def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
 def _insert_unless_known(event: InboundEvent) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, None when the event is known."""
     sql, fields = _insert_statement(connection.vendor)
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
-    row = statement_run(sql, values)
+    row = statement_run(sql, row_values(event, fields))
     return int(row[0]) if row is not None else None
 
 

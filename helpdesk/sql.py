@@ -59,6 +59,18 @@ def statement_run(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     return _fetch_first(sql, params)
 
 
+def row_values(row: Model, fields: Sequence[Field]) -> list[Any]:
+    """``row``'s values for ``fields``, ready for the cursor: prepared as ``rows_update`` prepares them."""
+    if connection.vendor != "postgresql":
+        return [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields]
+    return _values([row], _readers(tuple(fields)), _django_value)
+
+
+@cache
+def _readers(fields: tuple[Field, ...]) -> list[tuple[Callable[[Model], Any], Field]]:
+    return [(attrgetter(field.attname), field) for field in fields]
+
+
 def _fetch_first(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

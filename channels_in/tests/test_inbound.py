@@ -53,6 +53,10 @@ def test_record_stores_the_raw_event_and_queues_it_after_commit(
     assert stored.pk == event.pk
     assert bytes(stored.body) == json.dumps(payload("msg-1")).encode()
     assert (stored.state, stored.attempts, stored.provider_event_id) == ("pending", 0, "msg-1")
+    assert stored.headers == {"content-type": "application/json"}
+    assert (stored.content_type, stored.error, stored.result) == ("application/json", "", {})
+    assert stored.received_at == stored.enqueued_at == event.received_at
+    assert stored.channel_account_id == api_channel.pk
 
 
 @pytest.mark.django_db
