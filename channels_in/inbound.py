@@ -140,10 +140,12 @@ def inbound_events_process_batch(*, limit: int) -> list[tuple[int, ProcessOutcom
     claimed: list[int] = []
     try:
         with transaction.atomic():
-            batch = list(_claimable().filter(enqueued_at__lte=now).order_by("received_at", "pk")[:limit])
+            claimable = _claimable().select_related(None).filter(enqueued_at__lte=now)
+            batch = list(claimable.order_by("received_at", "pk")[:limit])
             claimed = [event.pk for event in batch]
             if not batch:
                 return []
+            _accounts_attach(batch)
             return _process_batch(batch)
     except Exception:
         if not claimed:
@@ -157,6 +159,13 @@ def inbound_events_process_batch(*, limit: int) -> list[tuple[int, ProcessOutcom
         if result is not None:
             done.append(result)
     return done
+
+
+def _accounts_attach(batch: list[InboundEvent]) -> None:
+    """Each event's channel account, read once per account rather than joined into every row."""
+    accounts = ChannelAccount.objects.in_bulk({event.channel_account_id for event in batch})
+    for event in batch:
+        event.channel_account = accounts[event.channel_account_id]
 
 
 def _process_batch(batch: list[InboundEvent]) -> list[tuple[int, ProcessOutcome]]:

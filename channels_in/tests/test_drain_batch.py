@@ -58,7 +58,8 @@ def test_known_customers_are_filed_together_with_a_fixed_number_of_statements(
         outcomes = inbound_events_process_batch(limit=50)
 
     assert [outcome.state for _pk, outcome in outcomes] == ["done"] * 40
-    # Claim, identities, open tickets (locked), messages, audit rows, tickets, last seen, events' state;
+    # Claim, channel accounts, identities, open tickets (locked), messages, audit rows, tickets, last
+    # seen, events' state;
     # plus the transaction's own statements: nothing grows with the number of messages.
     assert len(queries.captured_queries) <= 12, [q["sql"][:80] for q in queries.captured_queries]
     for customer in range(10):
