@@ -59,8 +59,7 @@ def test_known_customers_are_filed_together_with_a_fixed_number_of_statements(
 
     assert [outcome.state for _pk, outcome in outcomes] == ["done"] * 40
     # Claim, channel accounts, identities, open tickets (locked), messages, audit rows, tickets, last
-    # seen, events' state;
-    # plus the transaction's own statements: nothing grows with the number of messages.
+    # seen, events' state; plus the transaction's own statements: nothing grows with the messages.
     assert len(queries.captured_queries) <= 12, [q["sql"][:80] for q in queries.captured_queries]
     for customer in range(10):
         ticket = Ticket.objects.get(contact__identities__value=f"c{customer}@example.com")
