@@ -162,7 +162,14 @@ def ticket_takes_message(ticket: Ticket, message: Message, now: datetime) -> Non
 def _ticket_for(
     inbound: InboundMessage, account: ChannelAccount, contact: Contact
 ) -> tuple[Ticket, bool, bool]:
-    """The contact's open ticket, else a reopened recent one, else a new (follow-up) ticket."""
+    """The contact's open ticket, else a reopened recent one, else a new (follow-up) ticket.
+
+    A reply in the thread of a ticket split off the open one (its token, or a reference to one of its
+    mails) joins that ticket instead: the customer is answering about that case.
+    """
+    split = _referenced_open_split(inbound, contact)
+    if split is not None:
+        return split, False, False
     # Most messages join an open ticket, and its row lock alone orders them (and their ``seq``).
     open_ticket = _open_ticket(contact)
     if open_ticket is not None:
@@ -205,6 +212,20 @@ def _open_ticket(contact: Contact) -> Ticket | None:
     return (
         Ticket.objects.select_for_update()
         .filter(contact=contact, status__in=Ticket.OPEN_STATUSES, split_from__isnull=True)
+        .first()
+    )
+
+
+def _referenced_open_split(inbound: InboundMessage, contact: Contact) -> Ticket | None:
+    if not (inbound.ticket_token or inbound.thread_refs):
+        return None
+    referenced = _referenced_ticket(inbound, contact)
+    if referenced is None or referenced.split_from_id is None or not referenced.is_open:
+        return None
+    # Locked, and read again under the lock: it may have been solved or merged meanwhile.
+    return (
+        Ticket.objects.select_for_update()
+        .filter(pk=referenced.pk, status__in=Ticket.OPEN_STATUSES, merged_into__isnull=True)
         .first()
     )
 

@@ -82,6 +82,14 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
         _fast_contact(inbound, item_claims, known)
         for (inbound, _a), item_claims in zip(items, claims, strict=True)
     ]
+    # A reply may belong to a ticket split off the open one: ingest_inbound_message decides that.
+    with_split = _with_open_split(
+        {pk for (inbound, _a), pk in zip(items, contact_of, strict=True) if pk and _refers(inbound)}
+    )
+    contact_of = [
+        None if pk in with_split and _refers(inbound) else pk
+        for (inbound, _a), pk in zip(items, contact_of, strict=True)
+    ]
     open_tickets = _open_tickets({pk for pk in contact_of if pk is not None})
 
     results: list[Message | None] = [None] * len(items)
@@ -174,6 +182,21 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
         else:
             events.message_event_published(row=row, ticket=message.ticket, message=message)
     return results
+
+
+def _refers(inbound: InboundMessage) -> bool:
+    return bool(inbound.ticket_token or inbound.thread_refs)
+
+
+def _with_open_split(contact_ids: set[int]) -> set[int]:
+    """Those of the contacts with an open ticket split off another one."""
+    if not contact_ids:
+        return set()
+    return set(
+        Ticket.objects.filter(
+            contact_id__in=contact_ids, status__in=Ticket.OPEN_STATUSES, split_from__isnull=False
+        ).values_list("contact_id", flat=True)
+    )
 
 
 def _brand_new(

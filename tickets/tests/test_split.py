@@ -9,12 +9,15 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
 from tickets import event_schema
 from tickets.events import Publication
 from tickets.models import AgentProfile, Attachment, Message, Team, Ticket, TicketEvent
 from tickets.services.attachments import attachment_file_save
+from tickets.services.ingest import ingest_inbound_message
+from tickets.services.ingest_batch import ingest_batch
 from tickets.services.messages import note_add
 from tickets.services.split import message_split
 from tickets.services.tickets import StaleUpdate, ticket_update
@@ -188,3 +191,52 @@ def test_drained_customer_messages_join_the_primary_not_the_split_ticket(
         "m-5",
     ]
     assert list(split.messages.values_list("text", flat=True)) == ["m-2"]
+
+
+def reply(account: ChannelAccount, text: str, **refs: Any) -> InboundMessage:
+    """Maria answering in a mail thread, as the email adapter hands it over."""
+    return InboundMessage(
+        channel_account_id=account.pk,
+        external_id=f"<{text}@mail.example>",
+        sender=IdentityClaim(IdentityKind.API, f"{account.pk}:maria", verified=True),
+        text=text,
+        **refs,
+    )
+
+
+def test_a_reply_in_the_split_tickets_thread_joins_it_on_both_paths(
+    api_channel: ChannelAccount, alice: User
+) -> None:
+    ticket, message = two_cases(api_channel)
+    new = message_split(message=message, actor=alice)
+    Message.objects.filter(pk=message.pk).update(external_id="<fattura@mail.example>")
+
+    by_refs = ingest_inbound_message(
+        inbound=reply(api_channel, "la fattura corretta?", thread_refs=["<fattura@mail.example>"])
+    )
+    by_token = ingest_inbound_message(inbound=reply(api_channel, "allego il pdf", ticket_token=new.token))
+    other = ingest_inbound_message(inbound=reply(api_channel, "e il pacco?"))
+
+    assert by_refs.ticket.pk == by_token.ticket.pk == new.pk
+    assert other.ticket.pk == ticket.pk
+    # The set-based path files a plain message itself and leaves such a reply to the one-by-one path.
+    batch = ingest_batch(
+        [
+            (reply(api_channel, "il corriere?"), api_channel),
+            (reply(api_channel, "ancora la fattura", thread_refs=["<fattura@mail.example>"]), api_channel),
+        ]
+    )
+    assert batch[0] is not None and batch[0].ticket_id == ticket.pk
+    assert batch[1] is None
+
+
+def test_a_reply_to_a_split_ticket_that_was_solved_goes_to_the_open_one(
+    api_channel: ChannelAccount, alice: User
+) -> None:
+    ticket, message = two_cases(api_channel)
+    new = message_split(message=message, actor=alice)
+    Ticket.objects.filter(pk=new.pk).update(status=Ticket.Status.SOLVED)
+
+    result = ingest_inbound_message(inbound=reply(api_channel, "grazie", ticket_token=new.token))
+
+    assert result.ticket.pk == ticket.pk
