@@ -1,11 +1,12 @@
 """Filing inbound events in batches: a burst of events costs a few drain tasks, not a task each.
 
 After an event commits, ``ingest_schedule`` makes sure a drain of the event's slot is queued or running:
-it sets the slot's flag in the broker's Redis (``SET NX``) and queues a drain only if the flag was not
-set. A slot's flag is held by its drain for as long as that drain finds work, so one drain per slot
-runs at a time and events arriving meanwhile wait for its next claim: under load each transaction
-files a full batch (``TRANSACTION_BATCH``) instead of the few events that arrived since the last one,
-which is most of what a filed message costs. A drain hands over to a new task, keeping the flag, after
+the process's requester thread sets the slot's flag in the broker's Redis (``SET NX``), once for all
+the events committed since it last did, and queues a drain only if the flag was not set. A slot's flag
+is held by its drain for as long as that drain finds work, so one drain per slot runs at a time and
+events arriving meanwhile wait for its next claim: under load each transaction files a full batch
+(``TRANSACTION_BATCH``) instead of the few events that arrived since the last one, which is most of
+what a filed message costs. A drain hands over to a new task, keeping the flag, after
 ``DRAIN_BATCH`` events.
 
 A drain that finds nothing gives its flag back and then looks once more: an event whose ``SET NX``
@@ -21,7 +22,10 @@ every event gets its own task.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 
 import redis
 from django.conf import settings
@@ -40,6 +44,7 @@ TRANSACTION_BATCH = 200
 # again after this.
 FLAG_SECONDS = 10
 _FLAG_KEY = "sportello:ingest-drain:{slot}"
+EXIT_FLUSH_SECONDS = 2
 _clients: dict[str, redis.Redis] = {}
 
 
@@ -57,14 +62,79 @@ def _flags() -> redis.Redis | None:
 
 
 def ingest_schedule(event_id: int) -> None:
-    """Called once the event is committed: make sure a worker will file it."""
+    """Called once the event is committed: make sure a worker will file it.
+
+    With a Redis broker the flag is set by this process's requester thread, right after and once for
+    every event committed meanwhile: a Redis round trip in each webhook request was a fifth of its
+    CPU. The event is already stored, and a drain comes for it as soon as the requester has run; if
+    the process dies first, the stale-work sweep queues one.
+    """
     from channels_in import tasks
 
     client = _flags()
     if client is None:
         tasks.ingest_event.delay(event_id)
         return
-    _drain_request(client, event_id % settings.INGEST_DRAIN_SLOTS)
+    _requester().request(client, event_id % settings.INGEST_DRAIN_SLOTS)
+
+
+def requests_flush(timeout: float = 10.0) -> bool:
+    """Wait until the drains asked for so far by this process have been requested from Redis."""
+    return _requester_now.flush(timeout) if _requester_now is not None else True
+
+
+class _Requester:
+    """A thread that makes sure a drain is coming for each slot asked for, once per burst of asks."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.wanted: set[tuple[redis.Redis, int]] = set()
+        self.wake = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.thread = threading.Thread(target=self._run, name="ingest-drain-requests", daemon=True)
+        self.thread.start()
+
+    def request(self, client: redis.Redis, slot: int) -> None:
+        with self.lock:
+            self.wanted.add((client, slot))
+            self.idle.clear()
+        self.wake.set()
+
+    def flush(self, timeout: float) -> bool:
+        return self.idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            with self.lock:
+                wanted, self.wanted = self.wanted, set()
+            for client, slot in wanted:
+                try:
+                    _drain_request(client, slot)
+                except Exception:
+                    # The events are stored: the stale-work sweep queues a drain for them.
+                    logger.exception("could not request an ingest drain for slot %s", slot)
+            with self.lock:
+                if not self.wanted:
+                    self.idle.set()
+
+
+_requester_now: _Requester | None = None
+_requester_lock = threading.Lock()
+
+
+def _requester() -> _Requester:
+    global _requester_now
+    with _requester_lock:
+        # A forked child (a web or Celery pool process) inherits the object but not its thread.
+        if _requester_now is None or _requester_now.pid != os.getpid():
+            _requester_now = _Requester()
+            # A process that exits cleanly (a recycled worker) asks for what it still holds.
+            atexit.register(_requester_now.flush, EXIT_FLUSH_SECONDS)
+        return _requester_now
 
 
 def _drain_request(client: redis.Redis, slot: int) -> None:

@@ -25,6 +25,12 @@ class WorkerKilled(BaseException):
     """Stands for SIGKILL: nothing in the worker gets to handle it."""
 
 
+def schedule(event_id: int) -> None:
+    """What a recorded event's commit does, waited for: the drain requests reach Redis."""
+    drain.ingest_schedule(event_id)
+    assert drain.requests_flush(5)
+
+
 def stored(account: ChannelAccount, message_id: str, customer: str = "cust-42") -> InboundEvent:
     """An event as recorded, without running its task."""
     body = payload(message_id, sender={"id": customer, "name": "Giulia Neri"}, text=message_id)
@@ -137,14 +143,14 @@ def test_with_a_redis_broker_one_drain_is_queued_per_slot_until_it_starts(
         return int(broker.llen("ingest"))
 
     for event_id in (4, 8, 12):  # all slot 0
-        drain.ingest_schedule(event_id)
+        schedule(event_id)
     assert queued() == 1
-    drain.ingest_schedule(5)  # slot 1
+    schedule(5)  # slot 1
     assert queued() == 2
 
     # A drain that finds nothing gives its flag back: the next event queues another drain.
     assert drain.inbound_events_drain(slot=0) == 0
-    drain.ingest_schedule(16)
+    schedule(16)
     assert queued() == 3
 
 
@@ -170,13 +176,13 @@ def test_a_running_drain_keeps_its_slot_and_files_what_arrives_meanwhile(
 ) -> None:
     broker = redis.Redis.from_url(real_broker)
     stored(api_channel, "m-0")
-    drain.ingest_schedule(2)  # the drain of slot 0 is queued
+    schedule(2)  # the drain of slot 0 is queued
 
     def arrivals_while_filing() -> None:
         # Three events commit while the first batch is being filed: none queues a second drain.
         for number in (1, 2, 3):
             stored(api_channel, f"m-{number}")
-            drain.ingest_schedule(0)  # the slot of the drain under test
+            schedule(0)  # the slot of the drain under test
 
     sizes = after_first_batch(monkeypatch, arrivals_while_filing)
     assert drain.inbound_events_drain(slot=0) == 4
@@ -185,7 +191,7 @@ def test_a_running_drain_keeps_its_slot_and_files_what_arrives_meanwhile(
     assert sizes[:2] == [1, 3]  # the three waited for the running drain's next claim, as one batch
     assert Message.objects.count() == 4
     # Idle again, the drain gave its flag back.
-    drain.ingest_schedule(4)
+    schedule(4)
     assert broker.llen("ingest") == 2
 
 
@@ -194,12 +200,12 @@ def test_an_event_committed_as_the_drain_goes_idle_is_filed_by_its_last_look(
     real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broker = redis.Redis.from_url(real_broker)
-    drain.ingest_schedule(2)
+    schedule(2)
 
     def late_arrival() -> None:
         # Committed after the drain found nothing, while it still held the flag: its SET NX fails.
         stored(api_channel, "late")
-        drain.ingest_schedule(0)  # the slot of the drain under test
+        schedule(0)  # the slot of the drain under test
 
     calls = after_first_batch(monkeypatch, late_arrival)
     assert drain.inbound_events_drain(slot=0) == 1
@@ -222,7 +228,7 @@ def test_a_drain_at_its_limit_hands_its_slot_to_a_new_task(
     assert drain.inbound_events_drain(slot=0, limit=2) == 2
 
     assert broker.llen("ingest") == 1  # the successor, holding the flag
-    drain.ingest_schedule(2)
+    schedule(2)
     assert broker.llen("ingest") == 1
     assert drain.inbound_events_drain(slot=0) == 1
 
@@ -232,7 +238,7 @@ def test_a_failed_drain_frees_its_slot(
     real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broker = redis.Redis.from_url(real_broker)
-    drain.ingest_schedule(2)
+    schedule(2)
 
     def broken(*, limit: int) -> list[Any]:
         raise RuntimeError("database gone")
@@ -241,5 +247,51 @@ def test_a_failed_drain_frees_its_slot(
     with pytest.raises(RuntimeError):
         drain.inbound_events_drain(slot=0)
 
-    drain.ingest_schedule(2)
+    schedule(2)
     assert broker.llen("ingest") == 2
+
+
+@pytest.mark.django_db
+def test_a_burst_of_events_asks_redis_once_per_slot_and_queues_one_drain(
+    real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker = redis.Redis.from_url(real_broker)
+    asked: list[int] = []
+    drain_request = drain._drain_request
+    gate = threading.Event()
+
+    def slow_request(client: redis.Redis, slot: int) -> None:
+        gate.wait(5)  # Redis is slow to answer the first ask: the others pile up meanwhile
+        asked.append(slot)
+        drain_request(client, slot)
+
+    monkeypatch.setattr(drain, "_drain_request", slow_request)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(drain.ingest_schedule, range(0, 400, 2)))  # 200 events, one slot
+    gate.set()
+    assert drain.requests_flush(5)
+
+    assert broker.llen("ingest") == 1
+    assert 1 <= len(asked) <= 2  # the first ask, and at most one more for everything that came meanwhile
+
+
+@pytest.mark.django_db
+def test_a_failed_ask_is_logged_and_the_next_one_still_goes_through(
+    real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    broker = redis.Redis.from_url(real_broker)
+    drain_request = drain._drain_request
+    failures = [RuntimeError("broker gone")]
+
+    def flaky(client: redis.Redis, slot: int) -> None:
+        if failures:
+            raise failures.pop()
+        drain_request(client, slot)
+
+    monkeypatch.setattr(drain, "_drain_request", flaky)
+    schedule(2)
+    assert "could not request an ingest drain" in caplog.text
+    assert broker.llen("ingest") == 0
+
+    schedule(2)
+    assert broker.llen("ingest") == 1
