@@ -26,6 +26,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 
 import redis
 from django.conf import settings
@@ -44,6 +45,9 @@ TRANSACTION_BATCH = 200
 # again after this.
 FLAG_SECONDS = 10
 _FLAG_KEY = "sportello:ingest-drain:{slot}"
+_WAKE_KEY = "sportello:ingest-wake:{slot}"
+# How long a drain that has filed events waits for the next one before it gives its slot back.
+LINGER_SECONDS = 1.0
 EXIT_FLUSH_SECONDS = 2
 _clients: dict[str, redis.Redis] = {}
 
@@ -140,7 +144,12 @@ def _requester() -> _Requester:
 def _drain_request(client: redis.Redis, slot: int) -> None:
     key = _FLAG_KEY.format(slot=slot)
     try:
-        queue_one = bool(client.set(key, "1", nx=True, ex=FLAG_SECONDS))
+        # In the same round trip, a token that wakes the slot's drain if it is lingering.
+        pipe = client.pipeline(transaction=False)
+        pipe.set(key, "1", nx=True, ex=FLAG_SECONDS)
+        pipe.rpush(_WAKE_KEY.format(slot=slot), "1")
+        pipe.expire(_WAKE_KEY.format(slot=slot), FLAG_SECONDS)
+        queue_one = bool(pipe.execute()[0])
     except redis.RedisError:
         logger.warning("could not read the ingest drain flag; queueing a drain", exc_info=True)
         queue_one = True
@@ -188,8 +197,15 @@ def inbound_events_drain(*, slot: int, limit: int = DRAIN_BATCH) -> int:
 
 def _drain(client: redis.Redis | None, key: str, slot: int, limit: int) -> int:
     processed = 0
+    # A drain that filed something waits a moment for more before it gives its slot back: at a
+    # steady trickle, the next event is filed by the same task instead of a new one.
+    linger_until: float | None = None
     while processed < limit:
         batch = _batch(limit - processed)
+        if not batch and client is not None and linger_until is not None:
+            batch = _linger(client, slot, linger_until - time.monotonic(), limit - processed)
+            if not batch and time.monotonic() < linger_until:
+                continue
         if not batch and client is not None:
             # Idle: from here on a newly committed event queues a new drain. One committed before
             # this point found the flag set and counts on this drain, so look once more.
@@ -200,6 +216,7 @@ def _drain(client: redis.Redis | None, key: str, slot: int, limit: int) -> int:
         if not batch:
             return processed
         processed += len(batch)
+        linger_until = time.monotonic() + LINGER_SECONDS
         if client is not None:
             client.set(key, "1", ex=FLAG_SECONDS)
     # More may be waiting: a fresh task goes to the back of the queue, behind anything else queued.
@@ -207,6 +224,20 @@ def _drain(client: redis.Redis | None, key: str, slot: int, limit: int) -> int:
     if client is not None:
         _drain_queue(client, key, slot)
     return processed
+
+
+def _linger(client: redis.Redis, slot: int, seconds: float, limit: int) -> list[tuple[int, ProcessOutcome]]:
+    """Wait up to ``seconds`` for a wake token, holding the slot; what the claim after it finds."""
+    if seconds <= 0:
+        return []
+    wake = _WAKE_KEY.format(slot=slot)
+    # Tokens pushed so far are for events committed before now, which this claim sees.
+    client.delete(wake)
+    batch = _batch(limit)
+    if batch:
+        return batch
+    client.blpop([wake], timeout=seconds)
+    return _batch(limit)
 
 
 def _batch(limit: int) -> list[tuple[int, ProcessOutcome]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -23,6 +24,11 @@ from tickets.models import Message, Ticket, TicketEvent
 
 class WorkerKilled(BaseException):
     """Stands for SIGKILL: nothing in the worker gets to handle it."""
+
+
+@pytest.fixture(autouse=True)
+def _short_linger(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drain, "LINGER_SECONDS", 0.05)
 
 
 def schedule(event_id: int) -> None:
@@ -213,8 +219,9 @@ def test_an_event_committed_as_the_drain_goes_idle_is_filed_by_its_last_look(
     assert broker.llen("ingest") == 1  # no second drain was queued for it
     assert Message.objects.get().text == "late"
     # Found nothing, looked once more after giving the flag back (the late one), took the flag again
-    # and went on until idle: nothing, and one more look.
-    assert calls == [0, 1, 0, 0]
+    # and went on until idle (after its linger): nothing, and one more look.
+    assert calls[:2] == [0, 1]
+    assert set(calls[2:]) == {0}
 
 
 @pytest.mark.django_db
@@ -295,3 +302,51 @@ def test_a_failed_ask_is_logged_and_the_next_one_still_goes_through(
 
     schedule(2)
     assert broker.llen("ingest") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_lingers_and_files_the_next_event_without_a_new_task(
+    real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(drain, "LINGER_SECONDS", 1.5)
+    broker = redis.Redis.from_url(real_broker)
+    stored(api_channel, "m-0")
+    schedule(2)  # the drain of slot 0 is queued; this test runs it
+
+    def run() -> int:
+        try:
+            return drain.inbound_events_drain(slot=0)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(run)
+        wait_for(lambda: Message.objects.count() == 1)
+        stored(api_channel, "m-1")
+        started = time.monotonic()
+        schedule(4)  # as the webhook does after the commit: the lingering drain wakes
+        wait_for(lambda: Message.objects.count() == 2)
+        woken_in = time.monotonic() - started
+        assert running.result(timeout=10) == 2
+
+    assert woken_in < 1.0  # woken by the token, not at the end of its linger
+    assert broker.llen("ingest") == 1  # only the drain queued at the start
+    schedule(6)  # idle again, the slot was given back
+    assert broker.llen("ingest") == 2
+
+
+@pytest.mark.django_db
+def test_a_drain_that_found_nothing_does_not_linger(
+    real_broker: str, api_channel: ChannelAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(drain, "LINGER_SECONDS", 5.0)
+    started = time.monotonic()
+    assert drain.inbound_events_drain(slot=0) == 0
+    assert time.monotonic() - started < 1.0
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
