@@ -12,9 +12,9 @@ what a filed message costs. A drain hands over to a new task, keeping the flag, 
 A drain that has filed events and finds no more lingers for ``LINGER_SECONDS``, still holding its flag,
 blocked on the slot's wake list, where each request pushes a token: the next event of a steady trickle
 is filed by the same task. A drain that finds nothing (after its linger) gives its flag back and then
-looks once more: an event whose ``SET NX``
-found the flag committed before the flag was deleted, so that last look sees it. If it finds work, the
-drain takes the flag again and carries on, or leaves if another drain was queued meanwhile.
+looks once more: an event whose ``SET NX`` found the flag committed before the flag was deleted, so
+that last look sees it. If it finds work, the drain takes the flag again and carries on, or leaves if
+another drain was queued meanwhile.
 
 Nothing depends on the flags for safety: the database is still the record of pending work. A flag
 outlives a lost drain by ``FLAG_SECONDS`` at most (a running drain renews it with every batch), and the
