@@ -140,8 +140,7 @@ def inbound_events_process_batch(*, limit: int) -> list[tuple[int, ProcessOutcom
     claimed: list[int] = []
     try:
         with transaction.atomic():
-            claimable = _claimable().select_related(None).filter(enqueued_at__lte=now)
-            batch = list(claimable.order_by("received_at", "pk")[:limit])
+            batch = list(_claimable().filter(enqueued_at__lte=now).order_by("received_at", "pk")[:limit])
             claimed = [event.pk for event in batch]
             if not batch:
                 return []
@@ -228,7 +227,6 @@ def _claimable() -> QuerySet[InboundEvent]:
     abandoned = timezone.now() - timedelta(seconds=settings.STALE_WORK_SECONDS)
     return (
         InboundEvent.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("channel_account")
         .filter(state=InboundEvent.State.PENDING)
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=abandoned))
     )
@@ -238,7 +236,7 @@ def _process_first(claimable: QuerySet[InboundEvent]) -> tuple[int, ProcessOutco
     event_id: int | None = None
     try:
         with transaction.atomic():
-            event = claimable.first()
+            event = claimable.select_related("channel_account").first()
             if event is None:
                 return None
             event_id = event.pk
