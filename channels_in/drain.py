@@ -148,10 +148,11 @@ def _drain_request(client: redis.Redis, slot: int) -> None:
     key = _FLAG_KEY.format(slot=slot)
     try:
         # In the same round trip, a token that wakes the slot's drain if it is lingering.
+        wake = _WAKE_KEY.format(slot=slot)
         pipe = client.pipeline(transaction=False)
         pipe.set(key, "1", nx=True, ex=FLAG_SECONDS)
-        pipe.rpush(_WAKE_KEY.format(slot=slot), "1")
-        pipe.expire(_WAKE_KEY.format(slot=slot), FLAG_SECONDS)
+        pipe.rpush(wake, "1")
+        pipe.expire(wake, FLAG_SECONDS)
         queue_one = bool(pipe.execute()[0])
     except redis.RedisError:
         logger.warning("could not read the ingest drain flag; queueing a drain", exc_info=True)
@@ -200,14 +201,19 @@ def inbound_events_drain(*, slot: int, limit: int = DRAIN_BATCH) -> int:
 
 def _drain(client: redis.Redis | None, key: str, slot: int, limit: int) -> int:
     processed = 0
+    wake = _WAKE_KEY.format(slot=slot)
     # A drain that filed something waits a moment for more before it gives its slot back: at a
     # steady trickle, the next event is filed by the same task instead of a new one.
     linger_until: float | None = None
     while processed < limit:
+        if client is not None:
+            # Tokens pushed so far are for events committed before this claim, which sees them.
+            client.delete(wake)
         batch = _batch(limit - processed)
         if not batch and client is not None and linger_until is not None:
-            batch = _linger(client, slot, linger_until - time.monotonic(), limit - processed)
-            if not batch and time.monotonic() < linger_until:
+            remaining = linger_until - time.monotonic()
+            if remaining > 0:
+                client.blpop([wake], timeout=remaining)
                 continue
         if not batch and client is not None:
             # Idle: from here on a newly committed event queues a new drain. One committed before
@@ -227,20 +233,6 @@ def _drain(client: redis.Redis | None, key: str, slot: int, limit: int) -> int:
     if client is not None:
         _drain_queue(client, key, slot)
     return processed
-
-
-def _linger(client: redis.Redis, slot: int, seconds: float, limit: int) -> list[tuple[int, ProcessOutcome]]:
-    """Wait up to ``seconds`` for a wake token, holding the slot; what the claim after it finds."""
-    if seconds <= 0:
-        return []
-    wake = _WAKE_KEY.format(slot=slot)
-    # Tokens pushed so far are for events committed before now, which this claim sees.
-    client.delete(wake)
-    batch = _batch(limit)
-    if batch:
-        return batch
-    client.blpop([wake], timeout=seconds)
-    return _batch(limit)
 
 
 def _batch(limit: int) -> list[tuple[int, ProcessOutcome]]:
