@@ -96,9 +96,8 @@ def rows_update(model: type[Model], rows: Sequence[Model], fields: Sequence[str]
         f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608 - our names
         f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v({names}) WHERE t.{pk} = v.{pk}"
     )
-    readers = [(attrgetter(field.attname), field) for field in columns]
     with connection.cursor() as cursor:
-        cursor.execute(sql, _values(rows, readers, _django_value))
+        cursor.execute(sql, _values(rows, _readers(tuple(columns)), _django_value))
 
 
 def rows_insert(model: type[Model], rows: Sequence[Model]) -> None:
