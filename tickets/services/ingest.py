@@ -276,19 +276,12 @@ def _subject_from_text(text: str) -> str:
     return first_line if len(first_line) <= 80 else first_line[:77] + "..."
 
 
-def tickets_route_after_commit(ticket_ids: list[int]) -> None:
-    """Route new tickets once the transaction commits, with one task for the lot."""
-    from tickets import tasks
-
-    tasks.routing_request(ticket_ids)
-
-
 def after_filing(*, ticket: Ticket, message: Message, ticket_is_new: bool, fetch_attachments: bool) -> None:
     """What follows a filed message once the transaction commits: routing a new ticket, fetching files."""
     from tickets import tasks
 
     if ticket_is_new:
-        tasks.route_ticket.delay_on_commit(ticket.pk)
+        tasks.routing_request([ticket.pk])
     if fetch_attachments:
         tasks.fetch_attachments.delay_on_commit(message.pk)
 
@@ -300,5 +293,4 @@ __all__ = [
     "ingest_inbound_message",
     "ticket_row",
     "ticket_takes_message",
-    "tickets_route_after_commit",
 ]

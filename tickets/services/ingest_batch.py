@@ -40,7 +40,6 @@ from tickets.services.ingest import (
     inbound_message_row,
     ticket_row,
     ticket_takes_message,
-    tickets_route_after_commit,
 )
 from tickets.services.serialize import message_data, ticket_data
 
@@ -167,7 +166,9 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
             fetch_attachments=any(att.url and att.content is None for att in inbound.attachments),
         )
     # The new tickets are routed as any new ticket is, by one task for the batch.
-    tickets_route_after_commit([ticket.pk for ticket, _identity in created.values()])
+    from tickets import tasks
+
+    tasks.routing_request([ticket.pk for ticket, _identity in created.values()])
     rows_update(
         Ticket,
         list({message.ticket_id: message.ticket for message in messages}.values()),

@@ -100,7 +100,7 @@ def message_split(
             save_seq=False,
         )
         new.save(update_fields=["seq"])
-        tasks.route_ticket.delay_on_commit(new.pk)
+        tasks.routing_request([new.pk])
     return new
 
 
