@@ -9,7 +9,7 @@ PORT ?= 8000
 PUBLIC_URL ?= http://$(HOST):$(PORT)
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test lint format bench-ingest bench-workspace screenshots
+.PHONY: install system-packages run test lint format bench-ingest bench-workspace screenshots
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ run: install
 	PUBLIC_URL=$(PUBLIC_URL) $(BIN)/python manage.py seed_demo
 	PUBLIC_URL=$(PUBLIC_URL) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
+## The system packages the suite drives (Chromium, Dovecot, pgbench): installed, or the command that does.
+system-packages:
+	@if [ "$(SYSTEM_PACKAGES)" != skip ]; then bash tests/system-packages.sh; fi
+
 ## Run the whole test suite against the real PostgreSQL and Redis on 127.0.0.1.
-test: install
+test: install system-packages
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
