@@ -9,22 +9,27 @@ straight into a group the socket is in (the test process publishes on the server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.contrib.auth.models import User
 from django.db import connection
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from channels_in.models import ChannelAccount
+from channels_in.webchat.tests.conftest import SHOP, make_webchat_channel
 from tests.fixtures.personas import make_api_channel
 from tests.live.conftest import LiveStack, Socket, open_socket, run, session_cookie, start_stack
 from tests.live.test_agent_socket import api, is_event, post_inbound, token
+from tests.widget.test_widget_socket import frame_of
 from tickets import events, live
 from tickets.models import AgentProfile, Message, Team, Ticket
 
@@ -248,3 +253,63 @@ async def sync(work: Any) -> Any:
             connection.close()
 
     return await sync_to_async(once, thread_sensitive=False)()
+
+
+# --- the visitor's socket ------------------------------------------------------------------------------
+
+
+async def _visitor(stack: LiveStack, account: ChannelAccount, text: str) -> tuple[ClientConnection, str]:
+    """A visitor with a session, an authenticated socket and one message filed; returns its socket and id."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(f"{stack.http()}/widget/{account.key}/session", json={"origin": SHOP})
+    session = response.json()
+    sock = await connect(
+        f"ws://127.0.0.1:{stack.ports[0]}/ws/widget/{account.key}/", origin=stack.http(), open_timeout=10
+    )  # type: ignore[arg-type]
+    await sock.send(json.dumps({"type": "auth", "token": session["token"]}))
+    await frame_of(sock, "hello")
+    await sock.send(json.dumps({"type": "message", "client_id": uuid.uuid4().hex, "text": text}))
+    await frame_of(sock, "message")
+    return sock, session["visitor_id"]
+
+
+def test_a_visitor_socket_gets_only_its_own_messages_whatever_is_pushed_into_its_group(
+    scaled: LiveStack, billing: Team, bob: User
+) -> None:
+    account = make_webchat_channel(team=billing)
+    bob_token = token(bob)
+
+    async def scenario() -> list[dict[str, Any]]:
+        maria, maria_id = await _visitor(scaled, account, "sono Maria")
+        luca, _luca_id = await _visitor(scaled, account, "sono Luca")
+        ticket_id = await sync(lambda: Message.objects.get(text="sono Maria").ticket_id)
+        await api(
+            scaled, bob_token, "POST", f"/api/v1/tickets/{ticket_id}/notes", {"text": f"{SECRET} Maria"}
+        )
+        note, own, other = await sync(
+            lambda: [
+                Message.objects.get(text=text) for text in (f"{SECRET} Maria", "sono Maria", "sono Luca")
+            ]
+        )
+        group, ticket = events.visitor_group(maria_id), await sync(lambda: Ticket.objects.get(pk=ticket_id))
+        staff = events.ticket_staff_groups(ticket)
+        for message_id, named in [(note.pk, staff), (note.pk, [group]), (other.pk, [group]), (own.pk, staff)]:
+            event = {"type": "message.created", "ticket_id": ticket_id, "seq": 99, "data": {"id": message_id}}
+            await push(scaled, group, event, named=named)
+        # The control: its own message, addressed to it, comes through (again).
+        control = {"type": "message.created", "ticket_id": ticket_id, "seq": 99, "data": {"id": own.pk}}
+        await push(scaled, group, control, named=[group])
+        frames = []
+        while (frame := json.loads(await asyncio.wait_for(maria.recv(), 10)))["type"] != "message":
+            frames.append(frame)
+        frames.append(frame)
+        with contextlib.suppress(TimeoutError):
+            while True:
+                frames.append(json.loads(await asyncio.wait_for(maria.recv(), 1.0)))
+        await maria.close()
+        await luca.close()
+        return frames
+
+    frames = run(scenario())
+    assert [frame["message"]["text"] for frame in frames if frame["type"] == "message"] == ["sono Maria"]
+    assert SECRET not in json.dumps(frames) and "sono Luca" not in json.dumps(frames)
