@@ -2,8 +2,10 @@
 
 The protocol (frames, close codes, catch-up) is described in ``docs/events.md``. The socket joins only
 groups the agent may hear (its own, its teams', ``supervisors`` for supervisors) and a ticket's group only
-after the visibility check. It never trusts a frame: anything malformed, unknown, oversized or too
-frequent gets an error frame, and a sustained flood closes the socket.
+after the visibility check; it delivers an event only if the agent is entitled to it at that moment
+(``tickets.live_access``), whatever group brought it, and follows changes of the agent's teams and role
+within ``ACCESS_SECONDS``. It never trusts a frame: anything malformed, unknown, oversized or too frequent
+gets an error frame, and a sustained flood closes the socket.
 """
 
 from __future__ import annotations
@@ -12,16 +14,15 @@ import asyncio
 import json
 import logging
 import weakref
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from tickets import events, live
-from tickets.access import agent_profile, can_see_ticket
 from tickets.frames import CLOSE_FLOODING, FrameConsumer, FrameError, RecentKeys, bool_field, int_field
-from tickets.models import Ticket, TicketEvent
+from tickets.live_access import AgentFacts, agent_facts, agents_facts, entitled, visible_seq
+from tickets.models import TicketEvent
 from tickets.services import presence
 
 logger = logging.getLogger(__name__)
@@ -38,36 +39,13 @@ SEND_TIMEOUT = 2.0
 FILL_BATCH = 500
 # Events whose ticket may have left the agent's sight.
 _VISIBILITY_EVENTS = {"ticket.team_changed", "ticket.assigned", "ticket.merged"}
+# Seconds within which a socket follows a change of its agent's teams, role or account: each web process
+# reads the facts of all its sockets' agents in one go this often.
+ACCESS_SECONDS = min(presence.RENEW_SECONDS, 2.0)
 
 
-@dataclass
-class _Agent:
-    user_id: int
-    team_ids: list[int]
-    sees_all: bool
-
-
-def _agent_of(user: Any) -> _Agent | None:
-    profile = agent_profile(user)
-    if profile is None or not user.is_active:
-        return None
-    return _Agent(
-        user_id=user.pk,
-        team_ids=list(profile.teams.values_list("pk", flat=True)),
-        sees_all=profile.sees_all_teams,
-    )
-
-
-def _visible_seq(user: Any, ticket_id: int) -> int | None:
-    """The ticket's current ``seq`` if the agent may see it; ``None`` for forbidden and missing alike."""
-    ticket = Ticket.objects.filter(pk=ticket_id).only("pk", "team_id", "assignee_id", "seq").first()
-    if ticket is None or not can_see_ticket(user, ticket):
-        return None
-    return ticket.seq
-
-
-def _still_visible(user: Any, ticket_id: int) -> bool:
-    return _visible_seq(user, ticket_id) is not None
+def _still_visible(user_id: int, ticket_id: int) -> bool:
+    return visible_seq(user_id, ticket_id) is not None
 
 
 def _events_between(ticket_id: int, after: int, upto: int) -> list[tuple[int, str, str]]:
@@ -83,7 +61,7 @@ def _events_between(ticket_id: int, after: int, upto: int) -> list[tuple[int, st
 
 
 class AgentConsumer(FrameConsumer):
-    agent: _Agent | None = None
+    agent: AgentFacts | None = None
     max_frame_chars = 4096
     # A steady 10 frames a second, bursts of 30: far above what a person types.
     rate_per_second = 10.0
@@ -102,6 +80,8 @@ class AgentConsumer(FrameConsumer):
         live.bind_server_loop()
         self.frames_start()
         self.joined: list[str] = []
+        # The groups whose events this socket may deliver: ``joined`` as a set, for the delivery check.
+        self.hears: frozenset[str] = frozenset()
         self.marks: dict[int, int] = {}
         self.replying: set[int] = set()
         self.recent = RecentKeys(RECENT_KEYS)
@@ -112,15 +92,13 @@ class AgentConsumer(FrameConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        agent = await database_sync_to_async(_agent_of)(user)
+        agent = await database_sync_to_async(agent_facts)(user)
         if agent is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.agent = agent
-        self.joined = [events.agent_group(agent.user_id)]
-        self.joined += [events.team_group(team_id) for team_id in agent.team_ids]
-        if agent.sees_all:
-            self.joined.append(events.SUPERVISORS)
+        self.joined = agent.groups()
+        self.hears = frozenset(self.joined)
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
         _local_sockets(asyncio.get_running_loop()).add(self)
@@ -146,6 +124,7 @@ class AgentConsumer(FrameConsumer):
         if agent is None:
             return
         self.agent = None
+        self.hears = frozenset()
         _local_sockets(asyncio.get_running_loop()).discard(self)
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -190,15 +169,17 @@ class AgentConsumer(FrameConsumer):
             after_seq = int_field(frame, "after_seq")
         if ticket_id not in self.marks and len(self.marks) >= MAX_SUBSCRIPTIONS:
             raise FrameError("too_many_subscriptions", f"At most {MAX_SUBSCRIPTIONS} tickets at once.")
-        user = self.scope["user"]
-        # Join before reading: an event committed meanwhile arrives after this handler and is either
-        # a duplicate of what was read (dropped by seq) or the next one.
+        user_id = self.agent.user_id
+        # Checked before joining: a socket never sits in the group of a ticket it may not see.
+        if await database_sync_to_async(visible_seq)(user_id, ticket_id) is None:
+            await self._subscription_refused(self.agent, ticket_id, joined=ticket_id in self.marks)
+        # Then join, then read: an event committed meanwhile arrives after this handler and is either
+        # a duplicate of what was read (dropped by seq) or the next one. Read with the check again, as
+        # the ticket may have left the agent's sight in between.
         await self.channel_layer.group_add(events.ticket_group(ticket_id), self.channel_name)
-        seq = await database_sync_to_async(_visible_seq)(user, ticket_id)
+        seq = await database_sync_to_async(visible_seq)(user_id, ticket_id)
         if seq is None:
-            if ticket_id not in self.marks:
-                await self.channel_layer.group_discard(events.ticket_group(ticket_id), self.channel_name)
-            raise FrameError("forbidden", f"Ticket {ticket_id} does not exist or is not yours to see.")
+            await self._subscription_refused(self.agent, ticket_id, joined=True)
         await database_sync_to_async(presence.collision_view)(
             ticket_id=ticket_id, user_id=self.agent.user_id, connection=self.channel_name, viewing=True
         )
@@ -253,6 +234,14 @@ class AgentConsumer(FrameConsumer):
             {"type": "presence", "presence": state, "manual": "" if status == "auto" else status}
         )
 
+    async def _subscription_refused(self, agent: AgentFacts, ticket_id: int, *, joined: bool) -> None:
+        """Refuse a subscription, leaving the ticket's group and dropping the ticket if subscribed before."""
+        if ticket_id in self.marks:
+            await self._leave(agent, ticket_id)
+        elif joined:
+            await self.channel_layer.group_discard(events.ticket_group(ticket_id), self.channel_name)
+        raise FrameError("forbidden", f"Ticket {ticket_id} does not exist or is not yours to see.")
+
     def _subscribed(self, frame: dict[str, Any]) -> int:
         ticket_id = int_field(frame, "ticket_id")
         if ticket_id not in self.marks:
@@ -274,6 +263,9 @@ class AgentConsumer(FrameConsumer):
     async def live_event(self, message: dict[str, Any]) -> None:
         if self.agent is None:
             return
+        # Before anything else, whatever group brought it: being in a group proves nothing.
+        if not entitled(message, hears=self.hears, subscribed=self.marks):
+            return
         if not self.recent.first_time(message["key"]):
             return
         ticket_id, seq = message.get("ticket_id"), message.get("seq")
@@ -292,12 +284,41 @@ class AgentConsumer(FrameConsumer):
         if self.agent is None:
             return  # the write found the socket gone
         if message["kind"] in _VISIBILITY_EVENTS and ticket_id in self.marks and not self.agent.sees_all:
-            visible = await database_sync_to_async(_still_visible)(self.scope["user"], ticket_id)
-            if not visible:
-                await self._leave(self.agent, ticket_id)
-                await self.send_frame({"type": "unsubscribed", "ticket_id": ticket_id, "reason": "forbidden"})
+            await self._recheck([ticket_id])
+
+    async def access_changed(self, message: dict[str, Any]) -> None:
+        """The agent's teams, role or account changed: join and leave groups, drop what it may not see."""
+        if self.agent is None:
+            return
+        if message["agent"] is None:
+            await self._release()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        agent = AgentFacts.from_message(message["agent"])
+        if agent == self.agent:
+            return
+        before, self.agent = set(self.joined), agent
+        self.joined = agent.groups()
+        # The delivery check follows at once; the group moves below only save traffic.
+        self.hears = frozenset(self.joined)
+        for group in before - self.hears:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in self.hears - before:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self._recheck(list(self.marks))
 
     # --- helpers ---------------------------------------------------------------------------------------
+
+    async def _recheck(self, ticket_ids: list[int]) -> None:
+        """Unsubscribe from those of ``ticket_ids`` the agent may no longer see, and say so."""
+        for ticket_id in ticket_ids:
+            if self.agent is None:
+                return
+            if ticket_id in self.marks and not await database_sync_to_async(_still_visible)(
+                self.agent.user_id, ticket_id
+            ):
+                await self._leave(self.agent, ticket_id)
+                await self.send_frame({"type": "unsubscribed", "ticket_id": ticket_id, "reason": "forbidden"})
 
     async def _fill(self, ticket_id: int, *, upto: int) -> None:
         while ticket_id in self.marks and self.marks[ticket_id] < upto:
@@ -311,7 +332,7 @@ class AgentConsumer(FrameConsumer):
                 await self.write_text(text)
             self.marks[ticket_id] = rows[-1][0]
 
-    async def _leave(self, agent: _Agent, ticket_id: int) -> None:
+    async def _leave(self, agent: AgentFacts, ticket_id: int) -> None:
         self.marks.pop(ticket_id, None)
         self.replying.discard(ticket_id)
         await self.channel_layer.group_discard(events.ticket_group(ticket_id), self.channel_name)
@@ -351,6 +372,7 @@ def _local_sockets(loop: asyncio.AbstractEventLoop) -> set[AgentConsumer]:
         _sockets[loop] = set()
         # The loop holds tasks only weakly: keep a reference so the upkeep cannot be collected.
         _upkeep_tasks.add(loop.create_task(_upkeep(loop), name="live-presence-upkeep"))
+        _upkeep_tasks.add(loop.create_task(_access_upkeep(loop), name="live-access-upkeep"))
     return _sockets[loop]
 
 
@@ -363,3 +385,26 @@ async def _upkeep(loop: asyncio.AbstractEventLoop) -> None:
             await database_sync_to_async(presence.leases_sweep)()
         except Exception:
             logger.exception("presence upkeep failed; retrying")
+
+
+async def _access_upkeep(loop: asyncio.AbstractEventLoop) -> None:
+    """Tell each socket whose agent's teams, role or account changed; one read for all of them.
+
+    The news goes through the socket's own channel, so the socket handles it between two deliveries and
+    never in the middle of one.
+    """
+    while True:
+        await asyncio.sleep(ACCESS_SECONDS)
+        try:
+            held = {sock: sock.agent for sock in list(_sockets.get(loop, ())) if sock.agent is not None}
+            now = await database_sync_to_async(agents_facts)({agent.user_id for agent in held.values()})
+            for sock, agent in held.items():
+                fresh = now.get(agent.user_id)
+                if sock.agent is None or fresh == agent:
+                    continue
+                await sock.channel_layer.send(
+                    sock.channel_name,
+                    {"type": "access.changed", "agent": fresh.as_message() if fresh else None},
+                )
+        except Exception:
+            logger.exception("access upkeep failed; retrying")

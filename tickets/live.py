@@ -54,15 +54,18 @@ def bind_server_loop() -> None:
     _server_loop = asyncio.get_running_loop()
 
 
-def layer_message(event: dict[str, Any], *, key: str) -> dict[str, Any]:
-    """The channel-layer message for ``event``.
+def layer_message(event: dict[str, Any], *, key: str, groups: Iterable[str]) -> dict[str, Any]:
+    """The channel-layer message for ``event``, addressed to ``groups``.
 
     The JSON text is encoded once here rather than once per socket; ``key`` lets a socket that is in
-    several of the target groups (a supervisor who is also in the ticket's team) deliver it once.
+    several of the target groups (a supervisor who is also in the ticket's team) deliver it once. ``to``
+    names every addressed group: a socket delivers the event only if it belongs to one of them now, not
+    merely because the event reached it (``tickets.live_access``).
     """
     return {
         "type": "live.event",
         "key": key,
+        "to": list(groups),
         "kind": event["type"],
         "ticket_id": event.get("ticket_id"),
         "seq": event.get("seq"),
@@ -195,7 +198,11 @@ def publish_many(items: Iterable[Item]) -> None:
     Equivalent to calling ``publish`` for each item, but the batch leaves in as few Redis round trips
     as there are Redis servers.
     """
-    messages = [(tuple(groups), layer_message(event, key=key)) for groups, event, key in items if groups]
+    messages = [
+        (tuple(groups), layer_message(event, key=key, groups=groups))
+        for groups, event, key in items
+        if groups
+    ]
     if not messages:
         return
     try:

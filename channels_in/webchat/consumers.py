@@ -1,9 +1,11 @@
 """The visitor websocket, ``/ws/widget/<channel key>/``: the widget's messages, replies, typing, read state.
 
 The protocol is in ``docs/channels/webchat.md``. The first frame must be ``auth`` with the signed visitor
-token; until then nothing else is heard. The socket joins only its visitor's group, so it can receive
-nothing but that visitor's conversation. A message is acknowledged only once its ``InboundEvent`` is
-committed; anything malformed, oversized or too frequent gets an error frame, a flood closes the socket.
+token; until then nothing else is heard. The socket joins only its visitor's group, delivers only events
+addressed to that group, and re-reads every message through the visitor's own filter, so it can receive
+nothing but that visitor's conversation and never an internal note. A message is acknowledged only once
+its ``InboundEvent`` is committed; anything malformed, oversized or too frequent gets an error frame, a
+flood closes the socket.
 """
 
 from __future__ import annotations
@@ -289,6 +291,10 @@ class WidgetConsumer(FrameConsumer):
 
     async def live_event(self, message: dict[str, Any]) -> None:
         if self.visitor is None or self.channel is None:
+            return
+        # Only what was addressed to this visitor's group, whatever brought it here; a message is then
+        # re-read through the visitor's own filter below, so it can only ever be theirs, never a note.
+        if self.group not in message.get("to", ()):
             return
         if not self.recent.first_time(message.get("key", "")):
             return

@@ -57,6 +57,8 @@ def test_a_batch_reaches_each_group_once_per_event_in_order(settings: Any, redis
     assert [message["key"] for message in got] == [f"7:{seq}" for seq in range(1, 151) for _ in range(2)]
     assert [json.loads(message["text"])["seq"] for message in got[::2]] == list(range(1, 151))
     assert [message["key"] for message in elsewhere] == ["8:1"]
+    # Each message names every group its event was addressed to, for the sockets' entitlement check.
+    assert got[0]["to"] == ["team.1", "supervisors"] and elsewhere[0]["to"] == ["team.2"]
 
 
 def test_an_unreachable_redis_is_logged_and_never_raised(
