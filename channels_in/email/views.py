@@ -12,9 +12,11 @@ from anymail.exceptions import (
     AnymailError,
     AnymailWebhookValidationFailure,
 )
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django.views.generic import View
 
 from channels_in.email.esp import InboundEsp, esp_served, view_class
 from channels_in.email.intake import mail_record
@@ -85,13 +87,14 @@ class _Guarded:
 
 
 @cache
-def _esp_view(esp: InboundEsp) -> Callable[..., HttpResponse]:
+def _esp_view(esp: InboundEsp) -> Callable[..., HttpResponseBase]:
     base = view_class(esp)
-    return type(f"Guarded{base.__name__}", (_Guarded, base), {}).as_view()
+    guarded: type[View] = type(f"Guarded{base.__name__}", (_Guarded, base), {})
+    return guarded.as_view()
 
 
 @csrf_exempt
-def esp_inbound(request: HttpRequest, esp_name: str) -> HttpResponse:
+def esp_inbound(request: HttpRequest, esp_name: str) -> HttpResponseBase:
     """An ESP's inbound webhook, through Anymail's view; absent until it is enabled and authenticated."""
     esp = esp_served(esp_name)
     if esp is None or not ChannelAccount.objects.filter(kind=ChannelAccount.Kind.EMAIL, active=True).exists():
