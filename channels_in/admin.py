@@ -57,8 +57,9 @@ class InboundEventAdmin(admin.ModelAdmin):
     exclude = ["body"]
     actions = ["replay"]
 
-    @admin.display(description="error")
+    @admin.display(description="error / why not filed")
     def short_error(self, event: InboundEvent) -> str:
+        # Failed and ignored events always carry one (a database constraint): "code: detail".
         return event.error if len(event.error) <= 80 else event.error[:77] + "..."
 
     @admin.action(description="Process again")

@@ -9,5 +9,6 @@ class ChannelsInConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the Anymail inbound receiver (ESP webhooks must find it before the first request)
-        # and registers the mailbox polling tasks, which Celery's autodiscovery does not reach.
-        from channels_in.email import signals, tasks  # noqa: F401
+        # and registers the mailbox polling tasks, which Celery's autodiscovery does not reach; the
+        # checks warn of an ESP webhook enabled without its secret.
+        from channels_in.email import checks, signals, tasks  # noqa: F401

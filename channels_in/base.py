@@ -108,6 +108,14 @@ class PayloadError(AdapterError):
         super().__init__(message, permanent=True)
 
 
+class EventIgnored(Exception):
+    """An event deliberately not filed (our own mail coming back, …): ignored, with ``code: detail``."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+
+
 @dataclass(frozen=True)
 class SendResult:
     external_id: str

@@ -14,7 +14,7 @@ from django.db.models import Field, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from channels_in.base import InboundMessage, PayloadError
+from channels_in.base import EventIgnored, InboundMessage, PayloadError
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
 from helpdesk.sql import row_values, rows_update, statement_run
@@ -168,38 +168,59 @@ def _accounts_attach(batch: list[InboundEvent]) -> None:
 
 
 def _process_batch(batch: list[InboundEvent]) -> list[tuple[int, ProcessOutcome]]:
-    parsed: list[tuple[InboundEvent, list[InboundMessage] | PayloadError]] = []
+    parsed: list[tuple[InboundEvent, list[InboundMessage] | PayloadError | EventIgnored]] = []
     for event in batch:
         try:
             parsed.append((event, adapter_for(event.channel_account.kind).parse(event)))
-        except PayloadError as error:
+        except (PayloadError, EventIgnored) as error:
             parsed.append((event, error))
     items = [
         (item, event.channel_account)
         for event, messages in parsed
-        if not isinstance(messages, PayloadError)
+        if isinstance(messages, list)
         for item in messages
     ]
     fast = iter(ingest_batch(items))
     finished: list[_Finished] = []
     for event, messages in parsed:
-        if isinstance(messages, PayloadError):
-            finished.append((event, InboundEvent.State.FAILED, str(messages), {}))
+        if not isinstance(messages, list):
+            finished.append(_not_parsed(event, messages))
             continue
-        message_ids: list[int] = []
+        filings: list[_Filed] = []
         for item in messages:
             filed = next(fast)
-            pk = filed.pk if filed is not None else _file(item, event.channel_account)
-            if pk is not None:
-                message_ids.append(pk)
-        finished.append((event, _filed_state(message_ids), "", {"message_ids": message_ids}))
+            filings.append(_Filed(filed.pk) if filed is not None else _file(item, event.channel_account))
+        finished.append(_filed(event, filings))
     _finish_all(finished)
     return [(event.pk, ProcessOutcome(state=state)) for event, state, _error, _result in finished]
 
 
-def _filed_state(message_ids: list[int]) -> str:
-    # An event whose messages were all set aside (a bounce of nobody's mail, our own mail) is ignored.
-    return InboundEvent.State.DONE if message_ids else InboundEvent.State.IGNORED
+@dataclass(frozen=True)
+class _Filed:
+    """One message's outcome: the timeline entry it became, or why it became none."""
+
+    message_id: int | None
+    reason: str = ""
+    code: str = ""
+
+
+def _filed(event: InboundEvent, filings: list[_Filed]) -> _Finished:
+    """Done when anything was filed; else ignored, and every event set aside records why."""
+    message_ids = [item.message_id for item in filings if item.message_id is not None]
+    if message_ids:
+        return (event, InboundEvent.State.DONE, "", {"message_ids": message_ids})
+    reasons = [item for item in filings if item.reason] or [
+        _Filed(None, "no_message: the event holds no message to file", "no_message")
+    ]
+    error = "; ".join(item.reason for item in reasons)
+    return (event, InboundEvent.State.IGNORED, error, {"message_ids": [], "reason": reasons[0].code})
+
+
+def _not_parsed(event: InboundEvent, error: PayloadError | EventIgnored) -> _Finished:
+    if isinstance(error, EventIgnored):
+        return (event, InboundEvent.State.IGNORED, str(error), {"message_ids": [], "reason": error.code})
+    # An empty message would leave a failed event without its reason.
+    return (event, InboundEvent.State.FAILED, str(error) or type(error).__name__, {})
 
 
 # An event, its new state, the error and the result to record.
@@ -251,27 +272,37 @@ def _process_first(claimable: QuerySet[InboundEvent]) -> tuple[int, ProcessOutco
 def _process(event: InboundEvent) -> ProcessOutcome:
     try:
         messages = adapter_for(event.channel_account.kind).parse(event)
-    except PayloadError as error:
+    except (PayloadError, EventIgnored) as error:
         # Parsing writes nothing, so the transaction is still good for recording why.
-        return _finish(event, InboundEvent.State.FAILED, error=str(error))
-    message_ids = [pk for item in messages if (pk := _file(item, event.channel_account)) is not None]
-    state = _filed_state(message_ids)
-    return _finish(event, state, result={"message_ids": message_ids})
+        return _finish(_not_parsed(event, error))
+    return _finish(_filed(event, [_file(item, event.channel_account) for item in messages]))
 
 
-def _file(item: InboundMessage, account: ChannelAccount) -> int | None:
+def _file(item: InboundMessage, account: ChannelAccount) -> _Filed:
     """A bounce is news about a mail we sent, filed on that mail; anything else is a customer message."""
     if item.is_bounce:
         entry, _created = bounce_record(inbound=item)
-        return entry.pk if entry is not None else None
-    return ingest_inbound_message(inbound=item, account=account).message.pk
+        if entry is None:
+            return _Filed(None, _unmatched_bounce(item), "bounce_unmatched")
+        return _Filed(entry.pk)
+    return _Filed(ingest_inbound_message(inbound=item, account=account).message.pk)
 
 
-def _finish(
-    event: InboundEvent, state: str, *, error: str = "", result: dict[str, Any] | None = None
-) -> ProcessOutcome:
-    _finish_all([(event, state, error, result or {})])
-    return ProcessOutcome(state=state)
+def _unmatched_bounce(item: InboundMessage) -> str:
+    info = item.metadata.get("bounce")
+    info = info if isinstance(info, dict) else {}
+    named = info.get("recipients")
+    recipients = [str(address) for address in named[:5]] if isinstance(named, list) else []
+    about = ", ".join(recipients) or "no recipient named"
+    return (
+        f"bounce_unmatched: a delivery report ({info.get('kind') or 'failed'}; {about}) "
+        f"about none of the mails this installation sent"
+    )
+
+
+def _finish(finished: _Finished) -> ProcessOutcome:
+    _finish_all([finished])
+    return ProcessOutcome(state=finished[1])
 
 
 def _attempt_failed(event_id: int, error: Exception) -> ProcessOutcome:

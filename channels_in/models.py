@@ -78,10 +78,15 @@ class InboundEvent(models.Model):
         # never collide, since NULLs are distinct, so the key needs no condition and also serves as the
         # channel account's index. Filed events leave the pending index, which stays the size of the
         # backlog plus the failures.
+        # An event that was not filed (failed, ignored) always says why, for the administrator.
         constraints = [
             models.UniqueConstraint(
                 fields=["channel_account", "provider_event_id"], name="inbound_event_provider_id_key"
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["failed", "ignored"]) | ~Q(error=""),
+                name="inbound_event_not_filed_says_why",
+            ),
         ]
         indexes = [
             models.Index(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 
 from pydantic import (
     AwareDatetime,
@@ -18,8 +17,7 @@ from pydantic import (
 )
 
 from channels_in.base import PayloadError
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from channels_in.email.addresses import email_address_valid
 
 
 class _WireModel(BaseModel):
@@ -40,7 +38,8 @@ class Sender(_WireModel):
 
     @model_validator(mode="after")
     def _email_shape(self) -> Sender:
-        if self.email and not _EMAIL.match(self.email):
+        # It becomes an email identity agents may answer: only an address a reply can reach.
+        if self.email and not email_address_valid(self.email):
             raise ValueError("sender.email is not an email address")
         return self
 

@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage, PayloadError
+from channels_in.base import (
+    EventIgnored,
+    IdentityClaim,
+    IdentityKind,
+    InboundAttachment,
+    InboundMessage,
+    PayloadError,
+)
 from channels_in.email import client
+from channels_in.email.addresses import email_address_valid, header_text, mailbox_repair
 from channels_in.email.parse import ParsedEmail, email_parse
 from channels_in.email.schemas import MailboxConfig, MailboxConfigError, mailbox_config
 
@@ -34,17 +42,45 @@ def _config(account: ChannelAccount) -> MailboxConfig:
         raise PayloadError(str(error)) from error
 
 
-def _sender(parsed: ParsedEmail) -> tuple[str, str]:
+# A bounce without any sender stands for the delivery system; it never becomes a contact.
+_DAEMON = "mailer-daemon@invalid"
+
+
+def _sender(parsed: ParsedEmail) -> tuple[str, str, str]:
+    """The sender's address and name, and the header they came from."""
     if parsed.sender is not None:
-        return parsed.sender.email, parsed.sender.name
+        return parsed.sender.email, parsed.sender.name, "From"
     if parsed.reply_to:
-        return parsed.reply_to[0].email, parsed.reply_to[0].name
+        return parsed.reply_to[0].email, parsed.reply_to[0].name, "Reply-To"
     if parsed.bounce is not None:
-        return "mailer-daemon@invalid", "Mail delivery system"
-    return "", ""
+        return _DAEMON, "Mail delivery system", ""
+    return "", "", ""
 
 
-def email_metadata(parsed: ParsedEmail, event_id: int | None) -> dict[str, object]:
+def _deliverable(address: str, name: str, header: str, raw: bytes) -> tuple[str, str, str]:
+    """The sender as an address replies can reach: as written, or repaired where that is unambiguous.
+
+    A display name written without its angle brackets (``Test test@example.com``) is read as one
+    address with a space in it; the header itself says which word is the address. The third value is
+    the header text a repair was read from, else empty.
+    """
+    if address == _DAEMON or email_address_valid(address):
+        return address, name, ""
+    # The From header's parse may have come from Sender: try both, as the parser does.
+    for candidate in (header, "Sender") if header == "From" else (header,):
+        text = header_text(raw, candidate) if candidate else ""
+        repaired = mailbox_repair(text)
+        if repaired is not None:
+            return repaired[1], repaired[0], text
+    raise PayloadError(
+        f"sender_invalid: {address[:200]!r} is not an email address replies could reach, "
+        "and the header does not say unambiguously which word is the address"
+    )
+
+
+def email_metadata(
+    parsed: ParsedEmail, event_id: int | None, *, sender_repaired: dict[str, str] | None = None
+) -> dict[str, object]:
     """What agents and re-processing need beyond the text: addresses, ids, noise verdicts."""
     return {
         "email": {
@@ -59,6 +95,7 @@ def email_metadata(parsed: ParsedEmail, event_id: int | None) -> dict[str, objec
             "automatic": parsed.automatic,
             "remote_images_blocked": parsed.remote_images,
             "defects": parsed.defects[:10],
+            **({"sender_repaired": sender_repaired} if sender_repaired else {}),
         },
         "bounce": parsed.bounce.as_dict() if parsed.bounce else None,
         "inbound_event_id": event_id,
@@ -66,16 +103,25 @@ def email_metadata(parsed: ParsedEmail, event_id: int | None) -> dict[str, objec
 
 
 def inbound_from_parsed(
-    parsed: ParsedEmail, *, account_id: int, config: MailboxConfig, event_id: int | None = None
-) -> InboundMessage | None:
-    """The neutral message for one parsed mail, or None when it is our own mail coming back."""
-    address, name = _sender(parsed)
+    parsed: ParsedEmail,
+    *,
+    account_id: int,
+    config: MailboxConfig,
+    event_id: int | None = None,
+    raw: bytes = b"",
+) -> InboundMessage:
+    """The neutral message for one parsed mail; our own mail coming back is ignored, saying so."""
+    address, name, header = _sender(parsed)
     if not address:
         raise PayloadError("the mail has no sender address (From, Reply-To and Sender are all missing)")
+    address, name, repaired_from = _deliverable(address, name, header, raw)
     if config.is_ours(address):
-        return None
+        # Filing it would answer ourselves: the start of a mail loop.
+        raise EventIgnored("own_mail", f"the sender {address} is this mailbox's own address")
     now = timezone.now()
     sent_at = parsed.date if parsed.date is not None and parsed.date <= now + _CLOCK_SKEW else now
+    # A repair is shown with the message: the address was read from a header that did not bracket it.
+    repair = {"header": repaired_from[:300], "address": address, "name": name} if repaired_from else None
     return InboundMessage(
         channel_account_id=account_id,
         external_id=parsed.message_id,
@@ -100,7 +146,7 @@ def inbound_from_parsed(
         is_bounce=parsed.bounce is not None,
         thread_refs=parsed.thread_refs,
         ticket_token=parsed.ticket_token,
-        metadata=email_metadata(parsed, event_id),
+        metadata=email_metadata(parsed, event_id, sender_repaired=repair),
     )
 
 
@@ -111,8 +157,8 @@ class EmailAdapter:
         account = event.channel_account
         config = _config(account)
         parsed = email_parse(bytes(event.body), languages=tuple(config.languages))
-        message = inbound_from_parsed(parsed, account_id=account.pk, config=config, event_id=event.pk)
-        return [message] if message is not None else []
+        raw = bytes(event.body)
+        return [inbound_from_parsed(parsed, account_id=account.pk, config=config, event_id=event.pk, raw=raw)]
 
     def send(self, *, account: ChannelAccount, message: Message) -> SendResult:
         return client.reply_send(account=account, config=_config(account), message=message)

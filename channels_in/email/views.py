@@ -1,11 +1,24 @@
-"""Raw MIME in by HTTP: an MTA pipe (``curl --data-binary @- …``) posts each mail as message/rfc822."""
+"""Mail in by HTTP: an MTA pipe posts raw MIME (``curl --data-binary @- …``), an ESP its own payload."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailConfigurationError,
+    AnymailError,
+    AnymailWebhookValidationFailure,
+)
 from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django.views.generic import View
 
+from channels_in.email.esp import InboundEsp, esp_served, view_class
 from channels_in.email.intake import mail_record
 from channels_in.email.schemas import MailboxConfigError, mailbox_config
 from channels_in.http import RequestRejected, read_body
@@ -43,3 +56,57 @@ def raw_message(request: HttpRequest, channel_key: str) -> JsonResponse:
     return JsonResponse(
         {"event_id": recorded.event.pk, "status": "accepted" if recorded.created else "duplicate"}, status=202
     )
+
+
+class _PayloadMalformed(Exception):
+    pass
+
+
+# What Anymail raises on a payload it cannot read (not a network failure: that is worth a retry).
+_MALFORMED = (AnymailConfigurationError, ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+class _Guarded:
+    """Mixed into Anymail's inbound view: an unreadable payload is a 400 with its reason, not a 500."""
+
+    def run_validators(self, request: HttpRequest) -> None:
+        try:
+            super().run_validators(request)  # type: ignore[misc]
+        except AnymailWebhookValidationFailure:
+            raise
+        except (*_MALFORMED, AnymailError) as error:
+            raise _PayloadMalformed(str(error)) from error
+
+    def parse_events(self, request: HttpRequest) -> list[Any]:
+        try:
+            return super().parse_events(request)  # type: ignore[misc]
+        except AnymailAPIError:
+            raise
+        except (*_MALFORMED, AnymailError) as error:
+            raise _PayloadMalformed(str(error)) from error
+
+
+@cache
+def _esp_view(esp: InboundEsp) -> Callable[..., HttpResponseBase]:
+    base = view_class(esp)
+    guarded: type[View] = type(f"Guarded{base.__name__}", (_Guarded, base), {})
+    return guarded.as_view()
+
+
+@csrf_exempt
+def esp_inbound(request: HttpRequest, esp_name: str) -> HttpResponseBase:
+    """An ESP's inbound webhook, through Anymail's view; absent until it is enabled and authenticated."""
+    esp = esp_served(esp_name)
+    if esp is None or not ChannelAccount.objects.filter(kind=ChannelAccount.Kind.EMAIL, active=True).exists():
+        return JsonResponse({"error": "not found"}, status=404)
+    try:
+        read_body(request)
+        return _esp_view(esp)(request)
+    except RequestRejected as rejected:
+        return rejected.response()
+    except AnymailWebhookValidationFailure:
+        response = JsonResponse({"error": f"missing or wrong {esp.label} webhook credentials"}, status=401)
+        response["WWW-Authenticate"] = 'Basic realm="sportello-email"'
+        return response
+    except _PayloadMalformed as error:
+        return JsonResponse({"error": f"unreadable {esp.label} payload: {error}"[:500]}, status=400)

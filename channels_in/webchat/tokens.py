@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from django.conf import settings
 from django.core import signing
 
+from channels_in.email.addresses import email_address_valid
 from channels_in.models import ChannelAccount
 
 # A token is renewed on every connection, so this is how long a visitor may stay away.
@@ -102,6 +103,9 @@ def visitor_identify(
         raise IdentityInvalid("this channel does not accept verified identities")
     if not (user_id or email) or "\n" in user_id or len(user_id) > 200 or len(email) > 320:
         raise IdentityInvalid("give a user_id or an email")
+    if email and not email_address_valid(email):
+        # Signed or not, it would become a verified email identity that no reply can reach.
+        raise IdentityInvalid("the email is not an address")
     expected = identity_hash(secret, user_id=user_id, email=email)
     if not hmac.compare_digest(expected, (user_hash or "").strip().lower()):
         raise IdentityInvalid("the identity hash does not match")

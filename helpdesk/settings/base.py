@@ -172,9 +172,34 @@ EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "support@sportello.localhost")
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL: set at most one of them")
-ANYMAIL = (
-    {"WEBHOOK_SECRET": env.string("ANYMAIL_WEBHOOK_SECRET")} if env.string("ANYMAIL_WEBHOOK_SECRET") else {}
+
+# --- ESP inbound webhooks (docs/channels/email.md) ----------------------------------------------------
+# Each listed ESP's endpoint exists once Anymail can authenticate its posts: channels_in/email/esp.py.
+EMAIL_INBOUND_ESPS = env.string_list("EMAIL_INBOUND_ESPS", [])
+_INBOUND_ESP_NAMES = {
+    "amazon_ses", "brevo", "mailersend", "mailgun", "mailjet", "mailtrap",
+    "mandrill", "postal", "postmark", "resend", "sendgrid", "sparkpost",
+}  # fmt: skip
+if _unknown_esps := sorted(set(EMAIL_INBOUND_ESPS) - _INBOUND_ESP_NAMES):
+    raise ImproperlyConfigured(
+        f"EMAIL_INBOUND_ESPS: unknown {_unknown_esps}; choose from {sorted(_INBOUND_ESP_NAMES)}"
+    )
+# Anymail's secrets and keys, each from ANYMAIL_<NAME> (or ANYMAIL_<NAME>_FILE).
+_ANYMAIL_SETTINGS = (
+    "WEBHOOK_SECRET",
+    "MAILGUN_WEBHOOK_SIGNING_KEY",
+    "MAILERSEND_INBOUND_SECRET",
+    "MAILTRAP_INBOUND_SECRET",
+    "MAILTRAP_API_TOKEN",
+    "MANDRILL_WEBHOOK_KEY",
+    "POSTAL_WEBHOOK_KEY",
+    "RESEND_INBOUND_SECRET",
+    "RESEND_API_KEY",
+    "BREVO_API_KEY",
 )
+ANYMAIL = {name: value for name in _ANYMAIL_SETTINGS if (value := env.string(f"ANYMAIL_{name}"))}
+if ":" not in ANYMAIL.get("WEBHOOK_SECRET", ":"):
+    raise ImproperlyConfigured("ANYMAIL_WEBHOOK_SECRET: expected user:password, as ESPs send basic auth")
 
 # --- live layer ----------------------------------------------------------------------------------------
 if EMBEDDED:

@@ -338,3 +338,15 @@ def test_the_same_message_posted_ten_times_at_once_is_stored_and_filed_once(asgi
     assert {answer.json()["event_id"] for answer in answers} == {event.pk}
     assert Message.objects.count() == 1
     assert Message.objects.get().external_id == "race-1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("email", ["<maria@example.com>", "maria@example..com", "a,b@example.com"])
+def test_the_api_channel_refuses_an_undeliverable_sender_email(
+    api_client: Client, api_channel: ChannelAccount, email: str
+) -> None:
+    response = post(api_client, api_channel, json.dumps(payload(sender={"id": "x", "email": email})).encode())
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("sender: ")
+    assert not InboundEvent.objects.exists()

@@ -25,6 +25,7 @@ AUTH = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"esp:hook-secret").de
 @pytest.fixture(autouse=True)
 def _anymail(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path)
+    settings.EMAIL_INBOUND_ESPS = ["mailgun", "postmark"]
     settings.ANYMAIL = {
         "WEBHOOK_SECRET": "esp:hook-secret",
         "MAILGUN_WEBHOOK_SIGNING_KEY": "mailgun-signing-key",
@@ -66,7 +67,7 @@ def test_mailgun_with_a_wrong_signature_stores_nothing(client: Client, mailbox: 
 
     response = client.post("/api/v1/inbound/email/anymail/mailgun/inbound_mime/", fields, **AUTH)
 
-    assert response.status_code in (400, 403)
+    assert response.status_code == 401
     assert not InboundEvent.objects.exists()
 
 
@@ -116,5 +117,5 @@ def test_webhook_without_the_secret_stores_nothing(client: Client, mailbox: Chan
         content_type="application/json",
     )
 
-    assert response.status_code in (400, 401, 403)
+    assert response.status_code == 401
     assert not InboundEvent.objects.exists()

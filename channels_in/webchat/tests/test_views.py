@@ -213,3 +213,35 @@ def test_the_demo_page_embeds_the_demo_channel_with_one_tag(client: Client, bill
         f'<script async src="http://testserver/static/widget/widget.js" data-channel="{DEMO_CHANNEL_KEY}">'
         in page
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("email", ["<maria@example.com>", "maria@example..com", "a,b@example.com"])
+def test_the_web_chat_refuses_an_undeliverable_email(
+    client: Client, webchat: ChannelAccount, email: str
+) -> None:
+    response = client.post(
+        f"/widget/{webchat.key}/session",
+        json.dumps({"origin": SHOP, "email": email}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "email_invalid"
+
+
+@pytest.mark.django_db
+def test_the_web_chat_refuses_a_signed_identity_with_an_undeliverable_email(
+    client: Client, webchat: ChannelAccount
+) -> None:
+    email = "maria rossi@example.com"
+    signed = identity_hash(webchat.config["secret"], user_id="7", email=email)
+
+    response = client.post(
+        f"/widget/{webchat.key}/session",
+        json.dumps({"origin": SHOP, "identity": {"user_id": "7", "email": email, "user_hash": signed}}),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "identity_invalid"
