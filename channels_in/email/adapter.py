@@ -69,6 +69,8 @@ def inbound_from_parsed(
     parsed: ParsedEmail, *, account_id: int, config: MailboxConfig, event_id: int | None = None
 ) -> InboundMessage | None:
     """The neutral message for one parsed mail, or None when it is our own mail coming back."""
+    if parsed.refused:
+        raise PayloadError(f"the mail cannot be read: {parsed.refused}")
     address, name = _sender(parsed)
     if not address:
         raise PayloadError("the mail has no sender address (From, Reply-To and Sender are all missing)")
