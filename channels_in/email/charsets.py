@@ -63,8 +63,17 @@ def _word_relabel(found: re.Match[str]) -> str:
     return f"=?{wider or found.group(1)}{found.group(2)}"
 
 
+def mostly_utf8(data: bytes) -> str | None:
+    """``data`` as UTF-8 when little of it is not: text cut inside a character, a stray byte."""
+    text = data.decode("utf-8", "replace")
+    broken = text.count("\ufffd")
+    whole = sum(1 for char in text if ord(char) > 0x7F) - broken
+    return text if whole and whole >= 4 * broken else None
+
+
 def bytes_decode(data: bytes, charsets: list[str]) -> str:
-    """``data`` read strictly with the first of ``charsets`` that reads it, else as Windows-1252."""
+    """``data`` read strictly with the first of ``charsets`` that reads it, else as UTF-8 where it
+    mostly is, else as Windows-1252 (which reads any byte)."""
     for charset in charsets:
         codec = superset(charset) if charset else ""
         if not codec:
@@ -73,7 +82,7 @@ def bytes_decode(data: bytes, charsets: list[str]) -> str:
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
-    return data.decode("cp1252", "replace")
+    return mostly_utf8(data) or data.decode("cp1252", "replace")
 
 
 def detected(data: bytes) -> str:

@@ -24,7 +24,7 @@ from email.message import Message
 from email.utils import getaddresses
 
 from channels_in.email.addresses import plain_addresses
-from channels_in.email.charsets import bytes_decode, detected, superset, words_widen
+from channels_in.email.charsets import bytes_decode, detected, mostly_utf8, superset, words_widen
 from channels_in.email.clean import clean_text
 
 # Longer header values are decoded word by word: the registry's parser is quadratic on them.
@@ -88,7 +88,11 @@ class MailHeaders:
                 for value in values
                 if not value.isascii()
             )[:_DETECT_BYTES]
-            readable = _decodes(material, "utf-8") or _decodes(material, declared)
+            readable = (
+                _decodes(material, "utf-8")
+                or _decodes(material, declared)
+                or mostly_utf8(material) is not None
+            )
             guessed = "" if readable else detected(material)
             self._charsets = [charset for charset in (declared, guessed) if charset]
         return self._charsets

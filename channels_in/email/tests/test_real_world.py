@@ -292,3 +292,21 @@ def test_message_id_of_a_mail_with_a_banner() -> None:
 
     assert parsed.message_id == message_id.strip("<>")
     assert message_id_of(b"---- Original message ----\r\n" + mail(message_id=message_id)) == parsed.message_id
+
+
+def test_a_utf8_name_cut_inside_a_character_stays_utf8() -> None:
+    name = "Картинка с очень длинным именем".encode()[:-1]  # the last letter's second byte lost
+    raw = _raw(
+        ["From: a@example.ru", "Subject: x", 'Content-Type: multipart/mixed; boundary="B"'],
+        b"--B\r\nContent-Type: text/plain\r\n\r\nsee\r\n--B\r\n"
+        b'Content-Type: image/png\r\nContent-Disposition: attachment; filename="' + name + b'"\r\n'
+        b"\r\nPNG\r\n--B--\r\n",
+    )
+
+    assert [item.filename for item in email_parse(raw).attachments] == ["Картинка с очень длинным имене\ufffd"]
+
+
+def test_a_utf8_header_with_a_stray_byte_stays_utf8() -> None:
+    raw = b"From: " + "Юникод запрещен".encode() + b"\xf1 <a@example.com>\r\nSubject: x\r\n\r\nhi\r\n"
+
+    assert email_parse(raw).sender.name == "Юникод запрещен\ufffd"  # type: ignore[union-attr]
