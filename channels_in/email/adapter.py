@@ -111,6 +111,8 @@ def inbound_from_parsed(
     raw: bytes = b"",
 ) -> InboundMessage:
     """The neutral message for one parsed mail; our own mail coming back is ignored, saying so."""
+    if parsed.refused:
+        raise PayloadError(f"the mail cannot be read: {parsed.refused}")
     address, name, header = _sender(parsed)
     if not address:
         raise PayloadError("the mail has no sender address (From, Reply-To and Sender are all missing)")

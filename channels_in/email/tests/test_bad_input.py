@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 
 import pytest
 
 from channels_in.email.html import html_sanitize
-from channels_in.email.parse import email_parse
+from channels_in.email.parse import MAX_DEPTH, MAX_NESTING, email_parse
 from channels_in.email.tests.mails import mail
+from channels_in.email.tests.receiving import receive
+from channels_in.models import ChannelAccount, InboundEvent
+from tickets.models import Ticket
 
 
 @pytest.mark.parametrize(
@@ -54,20 +58,66 @@ def test_missing_from_and_date() -> None:
     assert parsed.text.strip() == "who am I?"
 
 
-def test_mime_nesting_bomb_is_cut() -> None:
-    depth = 500
+def _nested_multiparts(depth: int) -> bytes:
     head = "".join(
         f'--b{i}\r\nContent-Type: multipart/mixed; boundary="b{i + 1}"\r\n\r\n' for i in range(depth)
     )
-    raw = (
-        'From: bomb@example.com\r\nContent-Type: multipart/mixed; boundary="b0"\r\n\r\n'
-        + head
-        + "innermost\r\n"
+    return (
+        "From: bomb@example.com\r\nSubject: bomb\r\n"
+        'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n' + head + "innermost\r\n"
     ).encode()
 
-    parsed = email_parse(raw)
+
+def _nested_messages(depth: int) -> bytes:
+    """Forwards of forwards: each a message/rfc822 part inside a multipart."""
+    head = "".join(
+        f'Content-Type: multipart/mixed; boundary="m{i}"\r\n\r\n--m{i}\r\n'
+        "Content-Type: message/rfc822\r\n\r\nFrom: inner@example.com\r\n"
+        for i in range(depth)
+    )
+    return ("From: bomb@example.com\r\nSubject: bomb\r\n" + head + "\r\ninnermost\r\n").encode()
+
+
+def _nested_bare_messages(depth: int) -> bytes:
+    head = "Content-Type: message/rfc822\r\n\r\n" * depth
+    return ("From: bomb@example.com\r\nSubject: bomb\r\n" + head + "Subject: x\r\n\r\nbody\r\n").encode()
+
+
+def test_a_mime_tree_cut_at_its_depth_is_still_read() -> None:
+    parsed = email_parse(_nested_multiparts(MAX_DEPTH + 5))
 
     assert "nested too deep" in parsed.defects
+    assert parsed.refused == ""
+    assert parsed.sender is not None
+
+
+@pytest.mark.parametrize("build", [_nested_multiparts, _nested_messages, _nested_bare_messages])
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 5_000, 50_000])
+def test_mime_nesting_bomb_is_refused_without_raising(build: Callable[[int], bytes], depth: int) -> None:
+    parsed = email_parse(build(depth))
+
+    assert parsed.refused.startswith("MIME parts nested deeper than")
+    assert parsed.attachments == []
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    parsed = email_parse(_nested_messages(MAX_NESTING // 2 - 1))
+
+    assert parsed.refused == ""
+    assert [item.filename for item in parsed.attachments] == ["Forwarded message.eml"]
+
+
+@pytest.mark.django_db
+def test_mime_nesting_bomb_fails_its_event_at_once_with_the_reason(
+    mailbox: ChannelAccount,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    event = receive(mailbox, _nested_multiparts(5_000), django_capture_on_commit_callbacks)
+
+    assert event.state == InboundEvent.State.FAILED
+    assert event.attempts == 1
+    assert "nested deeper than" in event.error
+    assert not Ticket.objects.exists()
 
 
 def test_zip_bomb_is_stored_as_the_bytes_that_arrived() -> None:
