@@ -258,6 +258,13 @@ STALE_WORK_SECONDS = env.integer("STALE_WORK_SECONDS", 30, minimum=1)
 INGEST_DRAIN_SLOTS = env.integer("INGEST_DRAIN_SLOTS", 1, minimum=1)
 DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
 ATTACHMENT_MAX_BYTES = env.integer("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+
+# Requests the server makes to URLs it is given (attachment URLs, callbacks): tickets/net.py. Only public
+# addresses on ports 80 and 443, unless a network or port is allowed here (an integrator on the LAN).
+OUTBOUND_ALLOWED_NETWORKS = env.network_list("OUTBOUND_ALLOWED_NETWORKS")
+OUTBOUND_ALLOWED_PORTS = env.port_list("OUTBOUND_ALLOWED_PORTS")
+OUTBOUND_TIMEOUT_SECONDS = env.integer("OUTBOUND_TIMEOUT_SECONDS", 30, minimum=1)
+
 # Files an agent attaches to one reply or note: how many, how much in all, and of which types.
 REPLY_ATTACHMENTS_MAX_FILES = env.integer("REPLY_ATTACHMENTS_MAX_FILES", 10, minimum=1)
 REPLY_ATTACHMENTS_MAX_BYTES = env.integer("REPLY_ATTACHMENTS_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
