@@ -23,8 +23,9 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from channels_in.email import noise
 from channels_in.email.addresses import plain_addresses
-from channels_in.email.html import html_sanitize, html_to_text, remote_image_count
+from channels_in.email.html import html_to_text
 from channels_in.email.quotes import DEFAULT_LANGUAGES, reply_split
+from tickets.sanitize import html_sanitize, remote_image_count
 
 MAX_DEPTH = 12
 MAX_PARTS = 300

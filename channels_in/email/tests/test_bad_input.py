@@ -5,9 +5,9 @@ import zipfile
 
 import pytest
 
-from channels_in.email.html import html_sanitize
 from channels_in.email.parse import email_parse
 from channels_in.email.tests.mails import mail
+from tickets.sanitize import html_sanitize
 
 
 @pytest.mark.parametrize(
