@@ -9,6 +9,7 @@ so a row written by an older version or another path meets the same rules. Marku
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import nh3
 
@@ -79,3 +80,29 @@ def html_sanitize(html: str) -> str:
 
 def remote_image_count(html: str) -> int:
     return len(_REMOTE_IMAGE.findall(html))
+
+
+FILENAME_MAX = 255
+# An extension is kept whole when a long name is cut, unless it is itself absurdly long.
+_EXTENSION_MAX = 16
+
+
+def filename_clean(name: str) -> str:
+    """The name an attachment is stored and shown under, whichever way it arrived.
+
+    NFC, so one name has one spelling; no control or format characters (U+202E would show
+    ``report\u202egnp.exe`` as ``reportexe.png``); no directories; no leading dots (a hidden file);
+    at most ``FILENAME_MAX`` characters, cut before the extension so the type it shows stays the one it is.
+    """
+    text = unicodedata.normalize("NFC", name)
+    # Cc: control characters; Cf: format ones, the bidirectional overrides and isolates among them.
+    text = "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cf"))
+    text = re.split(r"[/\\]", text)[-1].strip().lstrip(".").strip()
+    if not text:
+        return "attachment"
+    if len(text) <= FILENAME_MAX:
+        return text
+    stem, dot, extension = text.rpartition(".")
+    if not dot or not stem or len(extension) > _EXTENSION_MAX:
+        return text[:FILENAME_MAX]
+    return stem[: FILENAME_MAX - len(extension) - 1] + "." + extension

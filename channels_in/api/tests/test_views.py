@@ -246,6 +246,19 @@ def test_base64_attachment_is_stored_with_its_digest(
 
 
 @pytest.mark.django_db
+def test_attachment_names_cannot_disguise_their_extension(
+    api_client: Client, api_channel: ChannelAccount, media_root: Path, filed
+) -> None:  # type: ignore[no-untyped-def]
+    attachments = [
+        {"filename": "report\u202egnp.exe", "content_base64": b64(b"MZ")},
+        {"filename": "../../.bashrc", "content_base64": b64(b"#")},
+    ]
+    filed(api_client, api_channel, payload(attachments=attachments))
+
+    assert sorted(Attachment.objects.values_list("filename", flat=True)) == ["bashrc", "reportgnp.exe"]
+
+
+@pytest.mark.django_db
 def test_attachment_by_url_is_fetched_after_the_message_is_stored(
     api_client: Client, api_channel: ChannelAccount, media_root: Path, http_peer: HttpPeer, filed
 ) -> None:  # type: ignore[no-untyped-def]
