@@ -265,6 +265,10 @@ OUTBOUND_ALLOWED_NETWORKS = env.network_list("OUTBOUND_ALLOWED_NETWORKS")
 OUTBOUND_ALLOWED_PORTS = env.port_list("OUTBOUND_ALLOWED_PORTS")
 OUTBOUND_TIMEOUT_SECONDS = env.integer("OUTBOUND_TIMEOUT_SECONDS", 30, minimum=1)
 
+# A web-chat file link is a bearer link (it ends up in access logs and browser history), so it lives
+# only this long; the widget asks for fresh links before its own run out.
+WEBCHAT_FILE_LINK_SECONDS = env.integer("WEBCHAT_FILE_LINK_SECONDS", 600, minimum=30)
+
 # Files an agent attaches to one reply or note: how many, how much in all, and of which types.
 REPLY_ATTACHMENTS_MAX_FILES = env.integer("REPLY_ATTACHMENTS_MAX_FILES", 10, minimum=1)
 REPLY_ATTACHMENTS_MAX_BYTES = env.integer("REPLY_ATTACHMENTS_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
