@@ -97,6 +97,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         PUBLIC_URL=f"http://127.0.0.1:{port}",
         STALE_WORK_SECONDS=str(STALE_SECONDS),
         REQUEUE_INTERVAL_SECONDS="1",
+        # The server delivers replies to a local callback, which a deployment would refuse.
+        OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
+        OUTBOUND_ALLOWED_PORTS="1024-65535",
     )
     log = var_dir / "serve.log"
     prepared = Server(url=f"http://127.0.0.1:{port}", database=database, env=env, log=log)

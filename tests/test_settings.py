@@ -54,6 +54,11 @@ def start(tmp_path: Path, print_setting: str = "DEBUG", **variables: str) -> sub
         ({"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, "EMAIL_USE_TLS"),
         ({"TRUST_PROXY_PROTO": "maybe"}, "TRUST_PROXY_PROTO"),
         ({"INGEST_DRAIN_SLOTS": "0"}, "INGEST_DRAIN_SLOTS"),
+        ({"OUTBOUND_ALLOWED_NETWORKS": "10.0.0.0/8,intranet"}, "OUTBOUND_ALLOWED_NETWORKS"),
+        ({"OUTBOUND_ALLOWED_PORTS": "8080,http"}, "OUTBOUND_ALLOWED_PORTS"),
+        ({"OUTBOUND_ALLOWED_PORTS": "9000-8000"}, "OUTBOUND_ALLOWED_PORTS"),
+        ({"OUTBOUND_ALLOWED_PORTS": "70000"}, "OUTBOUND_ALLOWED_PORTS"),
+        ({"OUTBOUND_TIMEOUT_SECONDS": "0"}, "OUTBOUND_TIMEOUT_SECONDS"),
     ],
     ids=lambda value: "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value,
 )

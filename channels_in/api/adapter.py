@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import nh3
-
 from channels_in.api import client
 from channels_in.api.schemas import payload_parse
 from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage, SendResult
+from tickets.sanitize import html_sanitize
 
 if TYPE_CHECKING:
     from channels_in.models import ChannelAccount, InboundEvent
@@ -43,7 +42,7 @@ class ApiAdapter:
                 other_identities=others,
                 text=payload.text,
                 # Stored HTML must already be safe: every later reader (UI, API, exports) trusts it.
-                html=nh3.clean(payload.html) if payload.html else "",
+                html=html_sanitize(payload.html),
                 subject=payload.subject,
                 sent_at=payload.sent_at,
                 attachments=[

@@ -6,16 +6,17 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from channels_in.base import AdapterError, SendResult
 from channels_in.signing import SIGNATURE_HEADER, body_signature
+from tickets.net import OutboundRefused, OutboundTooLarge, OutboundUnreachable, outbound_request
 
 if TYPE_CHECKING:
     from channels_in.models import ChannelAccount
     from tickets.models import Message
 
 _DEFAULT_TIMEOUT_SECONDS = 10.0
+# The answer is only read for the id it names: a larger one is an error, not a reason to buffer it.
+_ANSWER_MAX_BYTES = 1024 * 1024
 
 
 def _attachments(message: Message) -> list[dict[str, Any]]:
@@ -69,18 +70,31 @@ def reply_post(*, account: ChannelAccount, message: Message) -> SendResult:
         # Without a secret a signature would prove nothing, so none is sent.
         headers[SIGNATURE_HEADER] = body_signature(secret, body)
     try:
-        response = httpx.post(url, content=body, headers=headers, timeout=timeout)
-    except httpx.HTTPError as error:
+        # A redirect is not followed: the signed body goes only to the URL the integrator configured.
+        response = outbound_request(
+            "POST",
+            url,
+            content=body,
+            headers=headers,
+            timeout=timeout,
+            max_bytes=_ANSWER_MAX_BYTES,
+            follow_redirects=False,
+        )
+    except OutboundRefused as refused:
+        raise AdapterError(f"callback not allowed: {refused.reason}", permanent=True) from refused
+    except OutboundTooLarge as error:
+        raise AdapterError(f"callback answer too large: {error}") from error
+    except OutboundUnreachable as error:
         raise AdapterError(f"callback unreachable: {type(error).__name__}") from error
     if response.status_code in (408, 425, 429) or response.status_code >= 500:
         raise AdapterError(f"callback answered {response.status_code}")
     if response.status_code >= 400:
-        raise AdapterError(
-            f"callback refused the reply: {response.status_code} {response.text[:200]}", permanent=True
-        )
+        text = response.content[:200].decode("utf-8", "replace")
+        raise AdapterError(f"callback refused the reply: {response.status_code} {text}", permanent=True)
     try:
-        provider_id = str(response.json().get("id") or "") if response.content else ""
-    except (ValueError, AttributeError):
+        answer = response.json() if response.content else {}
+        provider_id = str(answer.get("id") or "") if isinstance(answer, dict) else ""
+    except ValueError:
         provider_id = ""
     if not provider_id:
         return SendResult(external_id=f"sportello-message-{message.pk}")

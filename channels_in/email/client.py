@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from channels_in.base import AdapterError, SendResult
-from channels_in.email.html import html_sanitize
+from tickets.sanitize import html_sanitize
 
 if TYPE_CHECKING:
     from django.core.mail.backends.base import BaseEmailBackend

@@ -1,80 +1,11 @@
-"""Customer HTML made inert, and plain text derived from HTML when a mail has no text part."""
+"""Plain text derived from HTML when a mail has no text part. (HTML itself is made inert by the one
+inbound policy, ``tickets.sanitize``.)"""
 
 from __future__ import annotations
 
 import re
 from html import unescape
 from html.parser import HTMLParser
-
-import nh3
-
-# Remote images are how newsletters and trackers see that a mail was opened: an agent opening a
-# ticket must not report back, so only inline (cid:) and embedded (data:image/) images survive.
-_IMAGE_SOURCES = ("cid:", "data:image/")
-_LINK_SCHEMES = ("http:", "https:", "mailto:", "tel:")
-_STYLE_PROPERTIES = {
-    "color",
-    "background-color",
-    "font-weight",
-    "font-style",
-    "font-size",
-    "font-family",
-    "text-align",
-    "text-decoration",
-    "vertical-align",
-    "white-space",
-    "border",
-    "border-collapse",
-    "padding",
-    "margin",
-    "width",
-    "height",
-}
-_ATTRIBUTES = {
-    **{tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
-    "*": {"style", "dir", "lang", "title"},
-    "td": {*nh3.ALLOWED_ATTRIBUTES["td"], "valign", "width", "bgcolor"},
-    "font": {"color", "face", "size"},
-}
-
-
-def _attribute_filter(tag: str, name: str, value: str) -> str | None:
-    if tag == "img" and name == "src":
-        return value if _starts_with(value, _IMAGE_SOURCES) else None
-    if name == "href":
-        return value if _starts_with(value, (*_LINK_SCHEMES, "#")) else None
-    if name == "style" and "url(" in value.lower():
-        return None
-    return value
-
-
-def _starts_with(value: str, prefixes: tuple[str, ...]) -> bool:
-    # Only the head is lowered: an inline image's data: URI is often megabytes long.
-    return value.lstrip()[:16].lower().startswith(prefixes)
-
-
-_cleaner = nh3.Cleaner(
-    tags={*nh3.ALLOWED_TAGS, "font"},
-    clean_content_tags={"script", "style", "title", "head"},
-    attributes=_ATTRIBUTES,
-    attribute_filter=_attribute_filter,
-    url_schemes={"http", "https", "mailto", "tel", "cid", "data"},
-    link_rel="noopener noreferrer nofollow",
-    filter_style_properties=_STYLE_PROPERTIES,
-)
-_REMOTE_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?\s*https?:", re.IGNORECASE)
-
-
-def html_sanitize(html: str) -> str:
-    """Only inert markup: no scripts, handlers, forms, frames, javascript: links or remote images."""
-    if not html.strip():
-        return ""
-    return _cleaner.clean(html).strip()
-
-
-def remote_image_count(html: str) -> int:
-    return len(_REMOTE_IMAGE.findall(html))
-
 
 _BLOCKS = {
     "p",

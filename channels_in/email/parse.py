@@ -23,7 +23,7 @@ from email.utils import parsedate_to_datetime
 from channels_in.email import noise
 from channels_in.email.clean import clean_text
 from channels_in.email.headers import Address, MailHeaders
-from channels_in.email.html import html_sanitize, html_to_text, remote_image_count
+from channels_in.email.html import html_to_text
 from channels_in.email.mime import (
     MAX_DEPTH,
     MAX_NESTING,
@@ -38,6 +38,7 @@ from channels_in.email.mime import (
     walk,
 )
 from channels_in.email.quotes import DEFAULT_LANGUAGES, reply_split
+from tickets.sanitize import html_sanitize, remote_image_count
 
 __all__ = [
     "MAX_DEPTH",

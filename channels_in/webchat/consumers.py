@@ -197,7 +197,10 @@ class WidgetConsumer(FrameConsumer):
     async def on_sync(self, frame: dict[str, Any]) -> None:
         assert self.channel is not None and self.visitor is not None
         messages, marks = await database_sync_to_async(selectors.visitor_catch_up)(
-            account=self.channel.account, visitor_id=self.visitor.visitor_id, marks=_marks(frame)
+            account=self.channel.account,
+            visitor_id=self.visitor.visitor_id,
+            marks=_marks(frame),
+            files=frame.get("files") is True,
         )
         state = await database_sync_to_async(selectors.availability)(
             self.channel.account, self.channel.config, timezone.now()

@@ -12,7 +12,7 @@ from channels_in.base import IdentityKind
 from channels_in.models import ChannelAccount
 from channels_in.webchat.adapter import client_id_of
 from channels_in.webchat.schemas import WebchatConfig
-from tickets.models import AgentProfile, ContactIdentity, Message, Ticket, TicketEvent
+from tickets.models import AgentProfile, Attachment, ContactIdentity, Message, Ticket, TicketEvent
 
 HISTORY_LIMIT = 200
 _VISIBLE = [Message.Direction.INBOUND, Message.Direction.OUTBOUND]
@@ -92,12 +92,13 @@ def visitor_messages_by_id(
 
 
 def visitor_catch_up(
-    *, account: ChannelAccount, visitor_id: str, marks: dict[int, int]
+    *, account: ChannelAccount, visitor_id: str, marks: dict[int, int], files: bool = False
 ) -> tuple[list[dict[str, Any]], dict[int, int]]:
     """Messages created or changed after the widget's marks (``{ticket_id: seq}``), and the new marks.
 
     A ticket the widget has never seen comes whole (its last ``HISTORY_LIMIT`` messages); for the others
-    only events after the mark are read, so a reconnect costs what was missed, not the history.
+    only events after the mark are read, so a reconnect costs what was missed, not the history. With
+    ``files`` every message with a stored file comes too, its links signed anew (they live minutes).
     """
     identity = visitor_identity(visitor_id)
     if identity is None:
@@ -121,11 +122,10 @@ def visitor_catch_up(
                 message_id = payload.get("id", payload.get("message_id"))
                 if isinstance(message_id, int):
                     changed.add(message_id)
-    rows = list(
-        _visible_messages(identity.pk)
-        .filter(Q(ticket_id__in=whole) | Q(pk__in=changed))
-        .order_by("-sent_at", "-id")[:HISTORY_LIMIT]
-    )
+    wanted = Q(ticket_id__in=whole) | Q(pk__in=changed)
+    if files:
+        wanted |= Q(pk__in=Attachment.objects.exclude(file="").values("message_id"))
+    rows = list(_visible_messages(identity.pk).filter(wanted).order_by("-sent_at", "-id")[:HISTORY_LIMIT])
     rows.reverse()
     return [visitor_message(row, account, visitor_id) for row in rows], seqs
 

@@ -9,6 +9,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -101,6 +102,7 @@ def frame(request: HttpRequest, channel_key: str) -> HttpResponse:
         "position": config.position,
         "prechat": config.prechat.model_dump(),
         "max_attachment_bytes": config.max_attachment_bytes,
+        "file_link_seconds": settings.WEBCHAT_FILE_LINK_SECONDS,
         "attachment_types": config.attachment_types,
         "email_fallback": bool(config.fallback_mailbox),
     }
@@ -242,7 +244,7 @@ def attachment(request: HttpRequest, channel_key: str, signed: str) -> FileRespo
     """A file of the visitor's own conversation, by a link only their widget was given."""
     account, _config = _channel(channel_key)
     try:
-        data = signing.loads(signed, salt=selectors.FILE_SALT, max_age=7 * 24 * 3600)
+        data = signing.loads(signed, salt=selectors.FILE_SALT, max_age=settings.WEBCHAT_FILE_LINK_SECONDS)
     except signing.BadSignature as error:
         raise Http404("No such file.") from error
     identity = selectors.visitor_identity(str(data.get("v", "")))

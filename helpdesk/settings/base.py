@@ -283,6 +283,17 @@ STALE_WORK_SECONDS = env.integer("STALE_WORK_SECONDS", 30, minimum=1)
 INGEST_DRAIN_SLOTS = env.integer("INGEST_DRAIN_SLOTS", 1, minimum=1)
 DELIVERY_MAX_ATTEMPTS = env.integer("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
 ATTACHMENT_MAX_BYTES = env.integer("ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+
+# Requests the server makes to URLs it is given (attachment URLs, callbacks): tickets/net.py. Only public
+# addresses on ports 80 and 443, unless a network or port is allowed here (an integrator on the LAN).
+OUTBOUND_ALLOWED_NETWORKS = env.network_list("OUTBOUND_ALLOWED_NETWORKS")
+OUTBOUND_ALLOWED_PORTS = env.port_list("OUTBOUND_ALLOWED_PORTS")
+OUTBOUND_TIMEOUT_SECONDS = env.integer("OUTBOUND_TIMEOUT_SECONDS", 30, minimum=1)
+
+# A web-chat file link is a bearer link (it ends up in access logs and browser history), so it lives
+# only this long; the widget asks for fresh links before its own run out.
+WEBCHAT_FILE_LINK_SECONDS = env.integer("WEBCHAT_FILE_LINK_SECONDS", 600, minimum=30)
+
 # Files an agent attaches to one reply or note: how many, how much in all, and of which types.
 REPLY_ATTACHMENTS_MAX_FILES = env.integer("REPLY_ATTACHMENTS_MAX_FILES", 10, minimum=1)
 REPLY_ATTACHMENTS_MAX_BYTES = env.integer("REPLY_ATTACHMENTS_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -64,3 +65,25 @@ def choice(name: str, default: str, allowed: set[str]) -> str:
     if value not in allowed:
         raise ImproperlyConfigured(f"{name}: must be one of {sorted(allowed)}, got {value!r}")
     return value
+
+
+def network_list(name: str) -> list[str]:
+    """Comma-separated IP networks or single addresses (``10.0.0.0/8``, ``192.168.1.20``), checked."""
+    items = string_list(name, [])
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from exc
+    return items
+
+
+def port_list(name: str) -> list[str]:
+    """Comma-separated TCP ports or ranges (``8080``, ``8000-8099``), checked."""
+    items = string_list(name, [])
+    for item in items:
+        low, _, high = item.partition("-")
+        valid = low.isdigit() and (not high or high.isdigit())
+        if not valid or not 1 <= int(low) <= int(high or low) <= 65535:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a port (1-65535) or a range of them")
+    return items

@@ -39,6 +39,8 @@
     this.marks = {};
     this.outbox = this.store.get("outbox", []);
     this.files = {};
+    // File links live minutes (cfg.file_link_seconds): when they were last signed, to renew them in time.
+    this.filesAt = 0;
     this.sessions = Promise.resolve();
     this.socket = null;
     this.authed = false;
@@ -172,6 +174,7 @@
       this.token = frame.token;
       this.store.set("token", frame.token);
       this.mergeMarks(frame.marks);
+      this.filesAt = Date.now();
       this.setState("online");
       this.hooks.hello(frame);
       this.timers.ping = setInterval(function () { self.ping(); }, PING_MS);
@@ -213,7 +216,11 @@
   };
 
   Link.prototype.sync = function () {
-    if (this.authed) this.socket.send(JSON.stringify({ type: "sync", marks: this.marks }));
+    if (!this.authed) return;
+    // Past half their life, the links of files on screen are asked for again, with the missed messages.
+    var files = Date.now() - this.filesAt > (this.cfg.file_link_seconds || 600) * 500;
+    if (files) this.filesAt = Date.now();
+    this.socket.send(JSON.stringify({ type: "sync", marks: this.marks, files: files }));
   };
 
   Link.prototype.typing = function (state) {

@@ -207,3 +207,38 @@ def test_two_visitors_never_hear_each_other(running: HelpDesk, channel: ChannelA
     heard, history = run(story())
     assert "Maria's secret" not in json.dumps(heard)
     assert [message["text"] for message in history] == ["Luigi here"]
+
+
+def test_a_sync_asking_for_files_renews_their_short_lived_links(
+    running: HelpDesk, channel: ChannelAccount
+) -> None:
+    token = session(running, channel)["token"]
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    sent = httpx.post(
+        f"{running.url}/widget/{channel.key}/messages",
+        data={"client_id": "upload-0001", "text": "foto"},
+        files={"file": ("foto.png", png, "image/png")},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert sent.status_code == 202, sent.text
+
+    async def story() -> tuple[list[Any], list[Any], list[Any]]:
+        sock, hello = await authed(running, channel, token)
+        while not hello["messages"]:  # filed by the server's worker, shortly after the 202
+            await asyncio.sleep(0.2)
+            await sock.send(json.dumps({"type": "sync", "marks": {}}))
+            hello = await frame_of(sock, "synced")
+        marks = hello["marks"]
+        await sock.send(json.dumps({"type": "sync", "marks": marks}))
+        plain = await frame_of(sock, "synced")
+        await sock.send(json.dumps({"type": "sync", "marks": marks, "files": True}))
+        renewed = await frame_of(sock, "synced")
+        return hello["messages"], plain["messages"], renewed["messages"]
+
+    _first, plain, renewed = run(story())
+    assert plain == []
+    assert [m["attachments"][0]["name"] for m in renewed] == ["foto.png"]
+    link = renewed[0]["attachments"][0]["url"]
+    assert link.startswith(f"/widget/{channel.key}/files/")
+    assert httpx.get(f"{running.url}{link}", timeout=10).content == png

@@ -81,6 +81,8 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     file = models.FileField(upload_to=attachment_path, blank=True)
     source_url = models.URLField(max_length=2000, blank=True)
+    # Why the file behind ``source_url`` will never be fetched (``FetchFailure``); empty while it may be.
+    fetch_failure = models.CharField(max_length=20, blank=True)
     content_id = models.CharField(max_length=300, blank=True)
     inline = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 
 from channels_in.base import InboundAttachment
 from tickets.models import Attachment, Message
+from tickets.sanitize import filename_clean
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def attachments_store(*, message: Message, attachments: Iterable[InboundAttachme
     for item in attachments:
         row = Attachment(
             message=message,
-            filename=(item.filename or "attachment")[:255],
+            filename=filename_clean(item.filename),
             content_type=(item.content_type or "application/octet-stream")[:150],
             content_id=item.content_id[:300],
             inline=item.inline,
@@ -41,7 +42,7 @@ def attachments_store(*, message: Message, attachments: Iterable[InboundAttachme
         if item.content is not None:
             if len(item.content) > settings.ATTACHMENT_MAX_BYTES:
                 row.size = len(item.content)
-                row.filename = f"{row.filename} (too large, not stored)"[:255]
+                row.filename = filename_clean(f"{row.filename} (too large, not stored)")
             else:
                 attachment_file_save(attachment=row, content=item.content)
         row.save()

@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Attachment, Message
+from tickets.sanitize import filename_clean
 from tickets.services.attachments import attachment_file_save
 
 # The magic numbers of the types whose content a browser would interpret (the widget checks them too).
@@ -117,7 +118,7 @@ def attachments_add(*, message: Message, uploads: Sequence[Upload]) -> list[Atta
     for upload in uploads:
         row = Attachment(
             message=message,
-            filename=(upload.filename.replace("/", "_").replace("\\", "_") or "attachment")[:255],
+            filename=filename_clean(upload.filename),
             content_type=_base_type(upload.content_type)[:150],
         )
         attachment_file_save(attachment=row, content=upload.content)

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import re
 
-import nh3
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-register = template.Library()
+from tickets.sanitize import html_sanitize
 
-# What an email may keep: structure and emphasis, links and images; never scripts, styles, forms, frames.
-_ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr", "i",
-    "img", "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody",
-    "td", "tfoot", "th", "thead", "tr", "u", "ul",
-}  # fmt: skip
-_ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
-}
-_URL_SCHEMES = {"http", "https", "mailto", "cid"}
+register = template.Library()
 
 CHANNEL_ICONS = {
     "email": "✉",
@@ -38,19 +25,12 @@ CHANNEL_ICONS = {
 
 
 def sanitize_html(html: str) -> str:
-    """Customer HTML reduced to inert markup: no scripts, handlers, styles or ``javascript:`` URLs.
+    """Customer HTML as the workspace shows it: the one inbound policy, applied again.
 
-    Stored HTML is sanitized on the way in as well; rendering cleans again so that no row written by
-    an older version or another path can ever reach an agent's browser unfiltered.
+    Stored HTML is sanitized on the way in; rendering cleans again so that no row written by an older
+    version or another path can ever reach an agent's browser unfiltered.
     """
-    return nh3.clean(
-        html,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
-        strip_comments=True,
-    )
+    return html_sanitize(html)
 
 
 _QUOTE_INTRO = re.compile(r"^(on .+ wrote:|il giorno .+ ha scritto:|-----original message-----)\s*$", re.I)
@@ -69,12 +49,16 @@ def split_quoted(text: str) -> tuple[str, str]:
     return text, ""
 
 
+_BLOCKQUOTE = re.compile(r"<blockquote\b[^>]*>")
+
+
 def collapse_quotes(clean_html: str) -> SafeString:
     """Fold quoted history (``<blockquote>``) of already sanitized HTML behind a click.
 
-    Sanitized markup is well formed, so the tags can be wrapped as they are; ``details`` is inert.
+    Sanitized markup is well formed and escapes ``<`` and ``>`` inside attribute values, so every
+    ``<blockquote`` is a tag and can be wrapped as it is; ``details`` is inert.
     """
-    folded = clean_html.replace("<blockquote>", '<details class="quoted"><summary>…</summary><blockquote>')
+    folded = _BLOCKQUOTE.sub(r'<details class="quoted"><summary>…</summary>\g<0>', clean_html)
     return mark_safe(folded.replace("</blockquote>", "</blockquote></details>"))  # noqa: S308 - see above
 
 

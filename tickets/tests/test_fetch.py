@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,11 +64,13 @@ def test_missing_too_large_and_unreachable_files(
     http_peer.script("/gone.png", then=Reply(404))
     http_peer.script("/huge.png", then=Reply(200, b"x" * 2048, content_type="image/png"))
     http_peer.script("/ok.png", then=Reply(200, b"small", content_type="image/png"))
+    down = free_port()
+    settings.OUTBOUND_ALLOWED_PORTS = [*settings.OUTBOUND_ALLOWED_PORTS, str(down)]
     message_id = message_with(
         api_channel,
         http_peer.url("/gone.png"),
         http_peer.url("/huge.png"),
-        f"http://127.0.0.1:{free_port()}/down.png",
+        f"http://127.0.0.1:{down}/down.png",
         http_peer.url("/ok.png"),
     )
 
@@ -75,6 +78,8 @@ def test_missing_too_large_and_unreachable_files(
     assert attachments_fetch(message_id=message_id) == FetchOutcome(fetched=1, transient=1)
     stored = dict(Attachment.objects.values_list("filename", "size"))
     assert stored == {"f0.png": 0, "f1.png": 0, "f2.png": 0, "f3.png": 5}
+    failures = dict(Attachment.objects.values_list("filename", "fetch_failure"))
+    assert failures == {"f0.png": "gone", "f1.png": "too_large", "f2.png": "", "f3.png": ""}
 
 
 @pytest.mark.django_db
@@ -89,3 +94,57 @@ def test_the_task_retries_with_backoff_while_a_fetch_may_still_succeed(
     assert retry.value.when == 2
 
     assert tasks.fetch_attachments.apply((message_id,), throw=True).get() == 1
+
+
+@pytest.fixture
+def forbidden_peer() -> Iterator[HttpPeer]:
+    """A file host on another loopback address, which no test allows."""
+    peer = HttpPeer(host="127.0.0.2").start()
+    peer.script("/secret", then=Reply(200, b"internal", content_type="text/plain"))
+    yield peer
+    peer.stop()
+
+
+@pytest.mark.django_db
+def test_attachment_urls_to_internal_addresses_are_refused_for_good(
+    api_channel: ChannelAccount, http_peer: HttpPeer, forbidden_peer: HttpPeer, settings
+) -> None:  # type: ignore[no-untyped-def]
+    port = forbidden_peer.port
+    settings.OUTBOUND_ALLOWED_PORTS = [*settings.OUTBOUND_ALLOWED_PORTS, str(port)]
+    http_peer.script("/hop", then=Reply(302, headers={"Location": forbidden_peer.url("/secret")}))
+    message_id = message_with(
+        api_channel,
+        forbidden_peer.url("/secret"),
+        f"http://[::ffff:127.0.0.2]:{port}/secret",
+        f"http://2130706434:{port}/secret",
+        http_peer.url("/hop"),
+        "http://169.254.169.254/latest/meta-data/",
+    )
+
+    assert attachments_fetch(message_id=message_id) == FetchOutcome(fetched=0, transient=0)
+    assert attachments_fetch(message_id=message_id) == FetchOutcome(fetched=0, transient=0)
+
+    assert forbidden_peer.received() == []
+    assert len(http_peer.received("/hop")) == 1  # refused once, never tried again
+    assert set(Attachment.objects.values_list("file", "size", "fetch_failure")) == {("", 0, "refused")}
+
+
+@pytest.mark.django_db
+def test_a_refused_target_logs_the_same_whether_its_port_is_open_or_closed(
+    api_channel: ChannelAccount, http_peer: HttpPeer, settings, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    closed = free_port()
+    settings.OUTBOUND_ALLOWED_PORTS = [str(http_peer.port), str(closed)]
+    message_id = message_with(
+        api_channel, f"http://127.0.0.1:{http_peer.port}/x", f"http://127.0.0.1:{closed}/x"
+    )
+
+    with caplog.at_level("WARNING", logger="tickets.services.fetch"):
+        assert attachments_fetch(message_id=message_id) == FetchOutcome(fetched=0, transient=0)
+
+    first, second = Attachment.objects.order_by("pk").values_list("pk", flat=True)
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].replace(f"attachment {first} ", "") == lines[1].replace(f"attachment {second} ", "")
+    assert http_peer.received() == []

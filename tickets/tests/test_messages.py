@@ -150,14 +150,44 @@ def test_each_transient_failure_is_recorded_on_the_message(
 
 
 @pytest.mark.django_db
-def test_connection_refused_is_transient(alice: User, billing) -> None:  # type: ignore[no-untyped-def]
-    nobody = make_api_channel(team=billing, callback_url=f"http://127.0.0.1:{free_port()}/cb")
+def test_connection_refused_is_transient(alice: User, billing, settings) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1"]
+    settings.OUTBOUND_ALLOWED_PORTS = [str(port)]
+    nobody = make_api_channel(team=billing, callback_url=f"http://127.0.0.1:{port}/cb")
     reply = queued_reply(customer_writes(nobody, "in-1"), alice)
 
     outcome = message_deliver(message_id=reply.pk)
 
     assert (outcome.status, outcome.retry_in) == ("queued", 2.0)
     assert Message.objects.get(pk=reply.pk).failure_reason == "callback unreachable: ConnectError"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:{port}/callback", "127.0.0.1 is a loopback address"),
+        (
+            "http://[::ffff:7f00:1]:{port}/callback",
+            "::ffff:7f00:1 is an IPv6 form of 127.0.0.1, a loopback address",
+        ),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("gopher://127.0.0.1:{port}/callback", "the scheme 'gopher' is not http or https"),
+    ],
+)
+def test_a_callback_to_an_internal_address_fails_at_once_and_sends_nothing(
+    url: str, reason: str, alice: User, http_peer: HttpPeer, billing, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    internal = make_api_channel(team=billing, callback_url=url.format(port=http_peer.port))
+    reply = queued_reply(customer_writes(internal, "in-1"), alice)
+
+    outcome = message_deliver(message_id=reply.pk)
+
+    assert (outcome.status, outcome.retry_in) == ("failed", None)
+    assert Message.objects.get(pk=reply.pk).failure_reason == f"callback not allowed: {reason}"
+    assert http_peer.received() == []
 
 
 @pytest.mark.django_db

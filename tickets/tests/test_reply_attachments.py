@@ -45,6 +45,18 @@ def test_a_reply_keeps_its_files_and_one_blob_per_content(api_channel: ChannelAc
     assert rows[0].file.read() == PDF
 
 
+def test_an_agent_file_name_is_normalised_as_a_customer_one(api_channel: ChannelAccount, alice: User) -> None:
+    ticket = customer_writes(api_channel, "il pacco è rotto")
+    note = note_add(
+        ticket=ticket,
+        author=alice,
+        text="",
+        attachments=[Upload("foto\u202egnp.pdf", "application/pdf", PDF)],
+    )
+
+    assert [item.filename for item in note.attachments.all()] == ["fotognp.pdf"]
+
+
 def test_a_note_may_be_only_a_file(api_channel: ChannelAccount, alice: User) -> None:
     ticket = customer_writes(api_channel, "foto del danno?")
     note = note_add(ticket=ticket, author=alice, text="", attachments=[Upload("danno.png", "image/png", PNG)])

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest
 
 from tickets.access import visible_tickets_q
 from tickets.models import Attachment, Ticket
+from tickets.sanitize import filename_clean
 from tickets.templatetags.workspace import previewable
 from tickets.views.common import agent_required
 
@@ -21,7 +22,8 @@ def attachment_response(row: Attachment, *, preview: bool) -> FileResponse:
     response = FileResponse(
         row.file.open("rb"),
         as_attachment=not inline,
-        filename=row.filename,
+        # Cleaned again: a row stored before names were normalised may still carry a disguise.
+        filename=filename_clean(row.filename),
         content_type=row.content_type if inline else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"

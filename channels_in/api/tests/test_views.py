@@ -16,6 +16,7 @@ from channels_in.models import ChannelAccount, InboundEvent
 from tests.fixtures.http_peer import AsgiServer, HttpPeer, Reply
 from tests.fixtures.personas import make_api_channel
 from tickets.models import Attachment, Contact, ContactIdentity, Message, Ticket
+from tickets.sanitize import html_sanitize
 
 
 def no_rows() -> bool:
@@ -245,6 +246,19 @@ def test_base64_attachment_is_stored_with_its_digest(
 
 
 @pytest.mark.django_db
+def test_attachment_names_cannot_disguise_their_extension(
+    api_client: Client, api_channel: ChannelAccount, media_root: Path, filed
+) -> None:  # type: ignore[no-untyped-def]
+    attachments = [
+        {"filename": "report\u202egnp.exe", "content_base64": b64(b"MZ")},
+        {"filename": "../../.bashrc", "content_base64": b64(b"#")},
+    ]
+    filed(api_client, api_channel, payload(attachments=attachments))
+
+    assert sorted(Attachment.objects.values_list("filename", flat=True)) == ["bashrc", "reportgnp.exe"]
+
+
+@pytest.mark.django_db
 def test_attachment_by_url_is_fetched_after_the_message_is_stored(
     api_client: Client, api_channel: ChannelAccount, media_root: Path, http_peer: HttpPeer, filed
 ) -> None:  # type: ignore[no-untyped-def]
@@ -315,6 +329,33 @@ def test_html_is_sanitized_before_it_is_stored(
     stored = Message.objects.get().html
     assert "<b>team</b>" in stored
     assert "script" not in stored and "onclick" not in stored and "onerror" not in stored
+
+
+PIXEL = "data:image/png;base64,iVBORw0KGgo="
+
+
+@pytest.mark.django_db
+def test_html_keeps_no_remote_or_relative_image_as_email_does(
+    api_client: Client, api_channel: ChannelAccount, filed
+) -> None:  # type: ignore[no-untyped-def]
+    html = (
+        '<p>Ciao<img src="https://tracker.example/open.gif?u=42" width="1">'
+        '<img src="/logout/"><img src="//tracker.example/p.gif"><img src="logo.png">'
+        f'<img src="{PIXEL}" alt="inline"><img src="cid:logo@crm" alt="logo">'
+        '<img src="data:text/html,&lt;script&gt;x()&lt;/script&gt;">'
+        '<span style="background: url(https://tracker.example/bg.gif)">sfondo</span>'
+        '<a href="https://shop.example/ordine/5521">ordine</a></p>'
+    )
+    filed(api_client, api_channel, payload(html=html))
+
+    stored = Message.objects.get().html
+    assert "tracker.example" not in stored and "/logout/" not in stored and "logo.png" not in stored
+    assert "data:text" not in stored and "url(" not in stored
+    # Embedded and inline (cid:, a reference to an attachment) images stay, as in an email.
+    assert f'<img src="{PIXEL}" alt="inline">' in stored
+    assert '<img src="cid:logo@crm" alt="logo">' in stored
+    assert 'href="https://shop.example/ordine/5521"' in stored
+    assert stored == html_sanitize(html)
 
 
 @pytest.mark.django_db(transaction=True)

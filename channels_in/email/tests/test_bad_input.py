@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 import pytest
 
-from channels_in.email.html import html_sanitize
 from channels_in.email.parse import MAX_DEPTH, MAX_NESTING, email_parse
 from channels_in.email.tests.mails import mail
 from channels_in.email.tests.receiving import receive
 from channels_in.models import ChannelAccount, InboundEvent
 from tickets.models import Ticket
+from tickets.sanitize import html_sanitize
 
 
 @pytest.mark.parametrize(

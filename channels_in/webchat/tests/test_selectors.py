@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
+from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from channels_in.models import ChannelAccount
 from channels_in.webchat.adapter import provider_message_id
 from channels_in.webchat.schemas import config_parse
@@ -88,3 +88,25 @@ def test_availability_follows_hours_and_agents_online(webchat: ChannelAccount, a
     assert availability(webchat, config, monday_noon)["online"] is True
     closed = availability(webchat, config, sunday_noon)
     assert (closed["online"], closed["open"]) == (False, False)
+
+
+@pytest.mark.django_db
+def test_a_sync_for_files_renews_every_file_link(webchat: ChannelAccount, media_root) -> None:  # type: ignore[no-untyped-def]
+    ticket = ingest_inbound_message(
+        inbound=InboundMessage(
+            channel_account_id=webchat.pk,
+            external_id=provider_message_id("v-maria0001", "c-00000001"),
+            sender=IdentityClaim(IdentityKind.WEBCHAT, "v-maria0001"),
+            attachments=[InboundAttachment(filename="foto.png", content_type="image/png", content=b"png")],
+        )
+    ).ticket
+    visitor_writes(webchat, "v-maria0001", "c-00000002", "e un testo")
+    _, marks = visitor_catch_up(account=webchat, visitor_id="v-maria0001", marks={})
+
+    # Up to date: nothing to send, unless the widget asks for its files' links again.
+    assert visitor_catch_up(account=webchat, visitor_id="v-maria0001", marks=marks)[0] == []
+    renewed, same = visitor_catch_up(account=webchat, visitor_id="v-maria0001", marks=marks, files=True)
+
+    assert [m["attachments"][0]["name"] for m in renewed] == ["foto.png"]
+    assert renewed[0]["attachments"][0]["url"].startswith(f"/widget/{webchat.key}/files/")
+    assert same == marks and ticket.pk in marks

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
+from django.core import signing
 from django.test import Client
 
 from channels_in.models import ChannelAccount, InboundEvent
@@ -245,3 +247,37 @@ def test_the_web_chat_refuses_a_signed_identity_with_an_undeliverable_email(
 
     assert response.status_code == 403
     assert response.json()["error"] == "identity_invalid"
+
+
+class _SignedEarlier(signing.TimestampSigner):
+    """Signs as if it were ``seconds`` ago: a link the widget was given that long before."""
+
+    def __init__(self, seconds: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seconds = seconds
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(time.time()) - self.seconds)
+
+
+@pytest.mark.django_db
+def test_a_file_link_lives_only_minutes(  # type: ignore[no-untyped-def]
+    client: Client, webchat: ChannelAccount, media_root, django_capture_on_commit_callbacks, settings
+) -> None:
+    from channels_in.webchat.selectors import FILE_SALT
+
+    session = start_session(client, webchat).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, webchat, session["token"], "photo.png", "image/png", PNG)
+    data = {"a": Attachment.objects.get().pk, "v": session["visitor_id"]}
+
+    def link(seconds_ago: int) -> str:
+        signed = _SignedEarlier(seconds_ago, salt=FILE_SALT).sign_object(data, compress=True)
+        return f"/widget/{webchat.key}/files/{signed}"
+
+    lifetime = settings.WEBCHAT_FILE_LINK_SECONDS
+    assert lifetime <= 15 * 60
+    assert client.get(link(lifetime - 30)).status_code == 200
+    # A link copied from an access log, a history or a shared screen is useless a few minutes later.
+    assert client.get(link(lifetime + 30)).status_code == 404
+    assert client.get(link(24 * 3600)).status_code == 404

@@ -1,0 +1,108 @@
+"""The one sanitizing policy for customer HTML, whichever channel it came through.
+
+Every inbound path (email, the API channel, web chat, any later channel) stores only what
+``html_sanitize`` returns, and the workspace cleans again with the same policy when it shows a message,
+so a row written by an older version or another path meets the same rules. Markup stays readable
+(structure, emphasis, tables, safe inline styles); nothing runs and nothing is loaded from elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import nh3
+
+# Remote images are how newsletters and trackers see that a mail was opened: an agent opening a
+# ticket must not report back, so only inline (cid:) and embedded (data:image/) images survive.
+_IMAGE_SOURCES = ("cid:", "data:image/")
+_LINK_SCHEMES = ("http:", "https:", "mailto:", "tel:")
+_STYLE_PROPERTIES = {
+    "color",
+    "background-color",
+    "font-weight",
+    "font-style",
+    "font-size",
+    "font-family",
+    "text-align",
+    "text-decoration",
+    "vertical-align",
+    "white-space",
+    "border",
+    "border-collapse",
+    "padding",
+    "margin",
+    "width",
+    "height",
+}
+_ATTRIBUTES = {
+    **{tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
+    "*": {"style", "dir", "lang", "title"},
+    "td": {*nh3.ALLOWED_ATTRIBUTES["td"], "valign", "width", "bgcolor"},
+    "font": {"color", "face", "size"},
+}
+
+
+def _attribute_filter(tag: str, name: str, value: str) -> str | None:
+    if tag == "img" and name == "src":
+        return value if _starts_with(value, _IMAGE_SOURCES) else None
+    if name == "href":
+        return value if _starts_with(value, (*_LINK_SCHEMES, "#")) else None
+    if name == "style" and "url(" in value.lower():
+        return None
+    return value
+
+
+def _starts_with(value: str, prefixes: tuple[str, ...]) -> bool:
+    # Only the head is lowered: an inline image's data: URI is often megabytes long.
+    return value.lstrip()[:16].lower().startswith(prefixes)
+
+
+_cleaner = nh3.Cleaner(
+    tags={*nh3.ALLOWED_TAGS, "font"},
+    clean_content_tags={"script", "style", "title", "head"},
+    attributes=_ATTRIBUTES,
+    attribute_filter=_attribute_filter,
+    url_schemes={"http", "https", "mailto", "tel", "cid", "data"},
+    link_rel="noopener noreferrer nofollow",
+    filter_style_properties=_STYLE_PROPERTIES,
+)
+_REMOTE_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?\s*https?:", re.IGNORECASE)
+
+
+def html_sanitize(html: str) -> str:
+    """Only inert markup: no scripts, handlers, forms, frames, ``javascript:`` links, and no image that
+    would be fetched from elsewhere (remote, protocol-relative or relative ``src``)."""
+    if not html.strip():
+        return ""
+    return _cleaner.clean(html).strip()
+
+
+def remote_image_count(html: str) -> int:
+    return len(_REMOTE_IMAGE.findall(html))
+
+
+FILENAME_MAX = 255
+# An extension is kept whole when a long name is cut, unless it is itself absurdly long.
+_EXTENSION_MAX = 16
+
+
+def filename_clean(name: str) -> str:
+    """The name an attachment is stored and shown under, whichever way it arrived.
+
+    NFC, so one name has one spelling; no control or format characters (U+202E would show
+    ``report\u202egnp.exe`` as ``reportexe.png``); no directories; no leading dots (a hidden file);
+    at most ``FILENAME_MAX`` characters, cut before the extension so the type it shows stays the one it is.
+    """
+    text = unicodedata.normalize("NFC", name)
+    # Cc: control characters; Cf: format ones, the bidirectional overrides and isolates among them.
+    text = "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cf"))
+    text = re.split(r"[/\\]", text)[-1].strip().lstrip(".").strip()
+    if not text:
+        return "attachment"
+    if len(text) <= FILENAME_MAX:
+        return text
+    stem, dot, extension = text.rpartition(".")
+    if not dot or not stem or len(extension) > _EXTENSION_MAX:
+        return text[:FILENAME_MAX]
+    return stem[: FILENAME_MAX - len(extension) - 1] + "." + extension
