@@ -10,7 +10,15 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from channels_in.base import PayloadError
 
@@ -71,12 +79,15 @@ class Prechat(BaseModel):
 
 
 class WebchatConfig(BaseModel):
-    """``ChannelAccount.config`` of a web-chat channel; ``secret`` signs host-site identities."""
+    """``ChannelAccount.config`` of a web-chat channel; ``secret`` signs host-site identities.
+
+    The secret is a ``SecretStr``: a repr, a log line or an error page shows it masked.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     allowed_origins: list[str] = Field(default_factory=list)
-    secret: str = ""
+    secret: SecretStr = SecretStr("")
     title: Localized = ""
     greeting: Localized = ""
     launcher_text: Localized = ""

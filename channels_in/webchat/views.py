@@ -151,7 +151,7 @@ def session(request: HttpRequest, channel_key: str) -> JsonResponse:
                 visitor = visitor_identify(
                     account,
                     visitor,
-                    secret=config.secret,
+                    secret=config.secret.get_secret_value(),
                     user_id=str(identity.get("user_id") or ""),
                     email=str(identity.get("email") or ""),
                     user_hash=str(identity.get("user_hash") or ""),
