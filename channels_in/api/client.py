@@ -10,6 +10,7 @@ import httpx
 
 from channels_in.base import AdapterError, SendResult
 from channels_in.signing import SIGNATURE_HEADER, body_signature
+from tickets.jsonload import json_load
 
 if TYPE_CHECKING:
     from channels_in.models import ChannelAccount
@@ -79,7 +80,7 @@ def reply_post(*, account: ChannelAccount, message: Message) -> SendResult:
             f"callback refused the reply: {response.status_code} {response.text[:200]}", permanent=True
         )
     try:
-        provider_id = str(response.json().get("id") or "") if response.content else ""
+        provider_id = str(json_load(response.content).get("id") or "") if response.content else ""
     except (ValueError, AttributeError):
         provider_id = ""
     if not provider_id:

@@ -7,7 +7,6 @@ import binascii
 import re
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,6 +17,8 @@ from pydantic import (
 )
 
 from channels_in.base import PayloadError
+from tickets.jsonload import JsonRejected, json_load
+from tickets.moments import ClientMoment
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -84,7 +85,7 @@ class InboundPayload(_WireModel):
     text: str = Field(default="", max_length=100_000)
     html: str = Field(default="", max_length=1_000_000)
     subject: str = Field(default="", max_length=300)
-    sent_at: AwareDatetime | None = None
+    sent_at: ClientMoment | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
@@ -97,10 +98,10 @@ class InboundPayload(_WireModel):
 def payload_parse(body: bytes) -> InboundPayload:
     """Parse and validate; a problem raises PayloadError naming the field."""
     try:
-        return InboundPayload.model_validate_json(body)
+        return InboundPayload.model_validate(json_load(body))
+    except JsonRejected as rejected:
+        raise PayloadError(f"body: {rejected.reason}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        if first["type"] == "json_invalid":
-            raise PayloadError(f"body: malformed JSON ({first['msg']})") from exc
         raise PayloadError(f"{where}: {first['msg']}") from exc

@@ -25,6 +25,7 @@ from channels_in.email import noise
 from channels_in.email.addresses import plain_addresses
 from channels_in.email.html import html_sanitize, html_to_text, remote_image_count
 from channels_in.email.quotes import DEFAULT_LANGUAGES, reply_split
+from tickets.moments import MomentInvalid, moment_check
 
 MAX_DEPTH = 12
 MAX_PARTS = 300
@@ -215,7 +216,10 @@ def _date(heads: dict[str, str]) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    try:
+        return moment_check(parsed)
+    except MomentInvalid:
+        return None  # a date no clock shows: filed at its arrival time instead
 
 
 def part_text(part: Message) -> str:

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from channels_in.base import PayloadError
+from tickets.jsonload import JsonRejected, json_load
 
 SELF = "'self'"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -211,7 +212,9 @@ class VisitorEvent(_Wire):
 
 def visitor_event_parse(body: bytes) -> VisitorEvent:
     try:
-        return VisitorEvent.model_validate_json(body)
+        return VisitorEvent.model_validate(json_load(body))
+    except JsonRejected as rejected:
+        raise PayloadError(f"body: {rejected.reason}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"

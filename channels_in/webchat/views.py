@@ -4,7 +4,6 @@ attachment downloads and the demo page. Messages themselves travel over the sock
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from typing import Any
@@ -38,6 +37,7 @@ from channels_in.webchat.views_support import (
     origin_allowed,
     own_origin,
 )
+from tickets.jsonload import JsonRejected, json_load
 from tickets.models import Attachment
 from tickets.views.attachments import attachment_response
 
@@ -114,9 +114,9 @@ def _language(raw: str) -> str:
 
 def _json(request: HttpRequest) -> dict[str, Any]:
     try:
-        data = json.loads(read_body(request) or b"{}")
-    except ValueError as error:
-        raise RequestRejected(400, "body: malformed JSON") from error
+        data = json_load(read_body(request) or b"{}")
+    except JsonRejected as rejected:
+        raise RequestRejected(rejected.status, f"body: {rejected.reason}") from None
     if not isinstance(data, dict):
         raise RequestRejected(400, "body: a JSON object")
     return data

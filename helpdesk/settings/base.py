@@ -319,6 +319,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    "EXCEPTION_HANDLER": "tickets.api.parsers.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sportello API",

@@ -1,4 +1,5 @@
-"""JSON request bodies of the REST API, read through the one bounded loader (tickets/jsonload.py)."""
+"""Request bodies of the REST API: JSON through the one bounded loader (tickets/jsonload.py), and
+oversize bodies answered 413 with a reason."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from tickets.jsonload import JsonRejected, json_load
 
@@ -39,3 +43,11 @@ class BoundedJSONParser(JSONParser):
             if rejected.status == 413:
                 raise BodyTooLarge(f"JSON parse error - {rejected.reason}.") from None
             raise ParseError(f"JSON parse error - {rejected.reason}.") from None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, and a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` answered 413 with a reason, not 400."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = BodyTooLarge(f"The request body is over the limit of {limit} bytes.")
+    return drf_exception_handler(exc, context)
