@@ -37,6 +37,7 @@ from channels_in.webchat.views_support import (
     origin_allowed,
     own_origin,
 )
+from tickets.client_address import request_client_address
 from tickets.jsonload import JsonRejected, json_load
 from tickets.models import Attachment
 from tickets.views.attachments import attachment_response
@@ -58,6 +59,13 @@ def _channel(key: str) -> tuple[ChannelAccount, WebchatConfig]:
 
 def _error(status: int, code: str, message: str, origin: str = "") -> JsonResponse:
     return cors(JsonResponse({"error": code, "message": message}, status=status), origin)  # type: ignore[return-value]
+
+
+def _refused(refused: intake.IntakeRefused, status: int) -> JsonResponse:
+    response = _error(status, refused.code, str(refused))
+    if refused.retry_after:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 @require_GET
@@ -140,6 +148,9 @@ def session(request: HttpRequest, channel_key: str) -> JsonResponse:
         if not origin_allowed(config, origin, own_origin=own_origin(request)):
             return _error(403, "origin_not_allowed", "This site may not use this chat.")
         visitor, notice = _visitor_from(account, data, origin)
+        if not data.get("token") or notice:
+            # A new visitor: the conversation they may start is budgeted per address and per channel.
+            intake.new_visitor_admit(account=account, client_address=request_client_address(request))
         name, email = _text(data, "name", 200), _text(data, "email", 320).lower()
         if email and not email_valid(email):
             return _error(400, "email_invalid", "That email address does not look right.")
@@ -162,6 +173,8 @@ def session(request: HttpRequest, channel_key: str) -> JsonResponse:
                 visitor = replace(visitor, name=identity["name"].strip()[:200])
     except RequestRejected as rejected:
         return rejected.response()
+    except intake.IntakeRefused as refused:
+        return _refused(refused, 429)
     return JsonResponse(
         {
             "token": visitor_token_issue(account, visitor),
@@ -225,13 +238,14 @@ def upload(request: HttpRequest, channel_key: str) -> JsonResponse:
             client_id=client_id,
             text=request.POST.get("text", "").replace("\x00", ""),
             uploads=uploads,
+            client_address=request_client_address(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     except intake.IntakeRefused as refused:
         status = {"attachment_too_large": 413, "attachment_type": 415, "rate_limited": 429}.get(
             refused.code, 400
         )
-        return _error(status, refused.code, str(refused))
+        return _refused(refused, status)
     return JsonResponse(
         {"client_id": client_id, "status": "accepted" if recorded.created else "duplicate"}, status=202
     )
