@@ -161,6 +161,22 @@ def test_static_files_are_served_in_embedded_mode(server: Server) -> None:
     assert "text/css" in response.headers["content-type"]
 
 
+def test_embedded_mode_answers_the_public_without_debug_pages(server: Server) -> None:
+    missing = httpx.get(f"{server.url}/no/such/page/", headers={"Accept-Language": "it"}, timeout=5)
+    deep = httpx.post(
+        f"{server.url}/api/v1/inbound/{demo.API_CHANNEL_KEY}/messages",
+        headers={"Authorization": f"Bearer {demo.API_CHANNEL_TOKEN}"},
+        content=b"[" * 100_000 + b"]" * 100_000,
+        timeout=10,
+    )
+
+    assert missing.status_code == 404
+    assert "Pagina non trovata" in missing.text and "urlpatterns" not in missing.text
+    assert deep.status_code == 400 and "nested deeper" in deep.json()["error"]
+    kept = Path(server.env["SPORTELLO_VAR_DIR"]) / "secret_key"
+    assert kept.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_message_posted_to_the_demo_channel_is_filed_by_the_in_process_worker(server: Server) -> None:
     response = httpx.post(
         f"{server.url}/api/v1/inbound/{demo.API_CHANNEL_KEY}/messages",

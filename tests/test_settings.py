@@ -47,7 +47,7 @@ def start(tmp_path: Path, print_setting: str = "DEBUG", **variables: str) -> sub
         ({"LANGUAGE_CODE": "fr"}, "LANGUAGE_CODE"),
         ({"STALE_WORK_SECONDS": "soon"}, "STALE_WORK_SECONDS"),
         ({"EMBEDDED_WORKER_THREADS": "0"}, "EMBEDDED_WORKER_THREADS"),
-        ({"DEBUG": "false"}, "SECRET_KEY"),
+        ({"DEBUG": "false", "REDIS_URL": "redis://127.0.0.1:6379/0"}, "SECRET_KEY"),
         ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "SECRET_KEY"),
         ({"SECRET_KEY_FILE": "/nonexistent/sportello-secret"}, "SECRET_KEY_FILE"),
         ({"EMAIL_HOST_PASSWORD_FILE": "/nonexistent/smtp-password"}, "EMAIL_HOST_PASSWORD_FILE"),
@@ -93,6 +93,38 @@ def test_a_rejected_url_does_not_show_its_password(tmp_path: Path, variables: di
     assert result.returncode != 0
     assert "***" in result.stderr
     assert "hunter2-secret" not in result.stderr
+
+
+def test_embedded_mode_runs_with_debug_off_unless_asked(tmp_path: Path) -> None:
+    assert start(tmp_path).stdout.strip() == "False"
+    assert start(tmp_path, DEBUG="true").stdout.strip() == "True"
+
+
+def test_embedded_mode_makes_a_secret_key_once_and_keeps_it_private(tmp_path: Path) -> None:
+    first = start(tmp_path, print_setting="SECRET_KEY")
+    again = start(tmp_path, print_setting="SECRET_KEY")
+
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert len(key) >= 50 and "insecure" not in key
+    assert again.stdout.strip() == key
+    kept = tmp_path / "var" / "secret_key"
+    assert kept.read_text().strip() == key
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert start(tmp_path / "elsewhere", print_setting="SECRET_KEY").stdout.strip() != key
+
+
+def test_a_var_dir_that_cannot_keep_the_key_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / "var").write_text("a file where the directory should be")
+
+    result = start(tmp_path, print_setting="SECRET_KEY")
+
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("django.core.exceptions.ImproperlyConfigured: SECRET_KEY:")
+    )
 
 
 def test_secret_key_can_come_from_a_file(tmp_path: Path) -> None:

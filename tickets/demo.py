@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +34,7 @@ from channels_in.models import ChannelAccount
 from channels_in.signing import SIGNATURE_HEADER, signature_valid
 from helpdesk.embedded import tasks_deferred
 from tickets.demo_conversations import CONVERSATIONS, CUSTOMERS, Conversation
+from tickets.jsonload import json_load
 from tickets.models import AgentProfile, Team, Ticket
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply, note_add
@@ -264,7 +264,7 @@ def integrator_reply(request: HttpRequest) -> JsonResponse:
     if not signature_valid(secret, request.body, request.headers.get(SIGNATURE_HEADER, "")):
         return JsonResponse({"error": "bad signature"}, status=401)
     try:
-        reply = json.loads(request.body)
+        reply = json_load(request.body)
         message_id = int(reply["message_id"])
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "not a reply"}, status=400)

@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from tickets.jsonload import JsonRejected, json_load
+
 logger = logging.getLogger(__name__)
 
 CLOSE_FLOODING = 4429
@@ -77,9 +79,9 @@ def frame_parse(text_data: str | None, *, max_chars: int) -> dict[str, Any]:
     if len(text_data) > max_chars:
         raise FrameError("frame_too_large", f"Frames are at most {max_chars} characters.")
     try:
-        frame = json.loads(text_data)
-    except ValueError as error:
-        raise FrameError("bad_frame", "A frame is one JSON object.") from error
+        frame = json_load(text_data, max_bytes=4 * max_chars)
+    except JsonRejected as rejected:
+        raise FrameError("bad_frame", f"A frame is one JSON object: {rejected.reason}.") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("bad_frame", 'A frame is a JSON object with a string "type".')
     return frame

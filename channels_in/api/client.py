@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from channels_in.base import AdapterError, SendResult
 from channels_in.signing import SIGNATURE_HEADER, body_signature
+from tickets.jsonload import json_load
 from tickets.net import OutboundRefused, OutboundTooLarge, OutboundUnreachable, outbound_request
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def reply_post(*, account: ChannelAccount, message: Message) -> SendResult:
         text = response.content[:200].decode("utf-8", "replace")
         raise AdapterError(f"callback refused the reply: {response.status_code} {text}", permanent=True)
     try:
-        answer = response.json() if response.content else {}
+        answer = json_load(response.content) if response.content else {}
         provider_id = str(answer.get("id") or "") if isinstance(answer, dict) else ""
     except ValueError:
         provider_id = ""

@@ -6,7 +6,6 @@ import base64
 import binascii
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,6 +17,8 @@ from pydantic import (
 
 from channels_in.base import PayloadError
 from channels_in.email.addresses import email_address_valid
+from tickets.jsonload import JsonRejected, json_load
+from tickets.moments import ClientMoment
 
 
 class _WireModel(BaseModel):
@@ -83,7 +84,7 @@ class InboundPayload(_WireModel):
     text: str = Field(default="", max_length=100_000)
     html: str = Field(default="", max_length=1_000_000)
     subject: str = Field(default="", max_length=300)
-    sent_at: AwareDatetime | None = None
+    sent_at: ClientMoment | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
@@ -96,10 +97,10 @@ class InboundPayload(_WireModel):
 def payload_parse(body: bytes) -> InboundPayload:
     """Parse and validate; a problem raises PayloadError naming the field."""
     try:
-        return InboundPayload.model_validate_json(body)
+        return InboundPayload.model_validate(json_load(body))
+    except JsonRejected as rejected:
+        raise PayloadError(f"body: {rejected.reason}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        if first["type"] == "json_invalid":
-            raise PayloadError(f"body: malformed JSON ({first['msg']})") from exc
         raise PayloadError(f"{where}: {first['msg']}") from exc

@@ -38,6 +38,7 @@ from channels_in.email.mime import (
     walk,
 )
 from channels_in.email.quotes import DEFAULT_LANGUAGES, reply_split
+from tickets.moments import MomentInvalid, moment_check
 from tickets.sanitize import html_sanitize, remote_image_count
 
 __all__ = [
@@ -137,7 +138,10 @@ def _date(heads: MailHeaders) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    try:
+        return moment_check(parsed)
+    except MomentInvalid:
+        return None  # a date no clock shows: filed at its arrival time instead
 
 
 def _refused(raw: bytes, reason: str) -> ParsedEmail:

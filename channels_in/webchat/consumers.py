@@ -28,6 +28,7 @@ from channels_in.webchat.schemas import WebchatConfig, client_id_valid, config_p
 from channels_in.webchat.tokens import TokenInvalid, Visitor, visitor_token_issue, visitor_token_read
 from channels_in.webchat.views_support import origin_allowed
 from tickets import events, live
+from tickets.client_address import scope_client_address
 from tickets.frames import FrameConsumer, FrameError, RecentKeys, bool_field
 from tickets.services import presence
 
@@ -228,11 +229,14 @@ class WidgetConsumer(FrameConsumer):
                 visitor=self.visitor,
                 client_id=str(client_id),
                 text=text.replace("\x00", ""),
+                client_address=scope_client_address(self.scope),
                 answer_by_email=frame.get("answer_by_email") is True,
                 user_agent=_header(self.scope, b"user-agent"),
             )
         except intake.IntakeRefused as refused:
-            raise FrameError(refused.code, str(refused), client_id=str(client_id)) from refused
+            raise FrameError(
+                refused.code, str(refused), client_id=str(client_id), retry_after=refused.retry_after
+            ) from refused
         await self.send_frame(
             {
                 "type": "ack",

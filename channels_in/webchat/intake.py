@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
+import math
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from channels_in.base import IdentityKind
@@ -20,17 +21,22 @@ from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.webchat.adapter import provider_message_id
 from channels_in.webchat.schemas import AttachmentOut, VisitorEvent, WebchatConfig
 from channels_in.webchat.tokens import Visitor
+from tickets.client_address import address_group
 from tickets.models import ContactIdentity, Message
+from tickets.ratelimit import Budget, BudgetSpent, budget_take, budgets_take
 from tickets.services.messages import message_status_update
 from tickets.services.outgoing_attachments import CONTENT_SIGNATURES
 
 MAX_TEXT = 10_000
+# A visitor who has written is known as talking this long: later messages are not first messages.
+TALKING_SECONDS = 24 * 3600
 
 
 class IntakeRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, retry_after: int = 0) -> None:
         super().__init__(message)
         self.code = code
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -40,29 +46,50 @@ class Upload:
     content: bytes
 
 
-class _Buckets:
-    """Per-visitor message budget in this process; a flood from one visitor never slows another."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state: dict[str, tuple[float, float]] = {}
-
-    def take(self, key: str, per_minute: int) -> bool:
-        rate, burst = per_minute / 60.0, float(min(per_minute, 10))
-        now = time.monotonic()
-        with self._lock:
-            if len(self._state) > 50_000:
-                self._state.clear()
-            tokens, stamp = self._state.get(key, (burst, now))
-            tokens = min(burst, tokens + (now - stamp) * rate)
-            if tokens < 1:
-                self._state[key] = (tokens, now)
-                return False
-            self._state[key] = (tokens - 1, now)
-            return True
+def _budgets(name: str, account: ChannelAccount, client_address: str) -> list[tuple[Budget, str]]:
+    """A budget per client address (an IPv6 /64 counts as one) and one per channel."""
+    window = settings.WEBCHAT_BUDGET_WINDOW_SECONDS
+    per_address = getattr(settings, f"WEBCHAT_{name.upper()}_PER_ADDRESS")
+    per_channel = getattr(settings, f"WEBCHAT_{name.upper()}_PER_CHANNEL")
+    return [
+        (
+            Budget(f"webchat-{name}-address", per_address, window),
+            f"{account.pk}:{address_group(client_address)}",
+        ),
+        (Budget(f"webchat-{name}-channel", per_channel, window), str(account.pk)),
+    ]
 
 
-buckets = _Buckets()
+def new_visitor_admit(*, account: ChannelAccount, client_address: str) -> None:
+    """A session for a new visitor: refused once the address or the channel has had its share."""
+    try:
+        budgets_take(*_budgets("sessions", account, client_address))
+    except BudgetSpent as spent:
+        raise IntakeRefused(
+            "rate_limited", "Too many new chats from here; try again later.", retry_after=spent.retry_after
+        ) from None
+
+
+def _message_budget(config: WebchatConfig) -> Budget:
+    # ``messages_per_minute`` on average, up to ten at once: ten (or fewer) per the time they take.
+    burst = min(config.messages_per_minute, 10)
+    return Budget("webchat-messages", burst, math.ceil(60 * burst / config.messages_per_minute))
+
+
+def _first_message_admit(*, account: ChannelAccount, visitor: Visitor, client_address: str) -> str:
+    """The key that marks the visitor as talking, once a first message may start a conversation."""
+    marker = f"webchat-talking:{account.pk}:{visitor.visitor_id}"
+    if cache.get(marker):
+        return ""
+    try:
+        budgets_take(*_budgets("first_messages", account, client_address))
+    except BudgetSpent as spent:
+        raise IntakeRefused(
+            "rate_limited",
+            "Too many new conversations from here; try again later.",
+            retry_after=spent.retry_after,
+        ) from None
+    return marker
 
 
 def attachment_check(config: WebchatConfig, upload: Upload) -> None:
@@ -88,6 +115,7 @@ def visitor_message_record(
     client_id: str,
     text: str,
     uploads: list[Upload] | None = None,
+    client_address: str,
     answer_by_email: bool = False,
     user_agent: str = "",
 ) -> Recorded:
@@ -106,8 +134,13 @@ def visitor_message_record(
         return Recorded(existing, created=False)
     if answer_by_email and not (visitor.email or visitor.verified_email):
         raise IntakeRefused("email_required", "Leave an email address to be answered by email.")
-    if not buckets.take(f"{account.pk}:{visitor.visitor_id}", config.messages_per_minute):
-        raise IntakeRefused("rate_limited", "You are sending messages too fast; wait a moment.")
+    try:
+        budget_take(_message_budget(config), f"{account.pk}:{visitor.visitor_id}")
+    except BudgetSpent as spent:
+        raise IntakeRefused(
+            "rate_limited", "You are sending messages too fast; wait a moment.", retry_after=spent.retry_after
+        ) from None
+    talking = _first_message_admit(account=account, visitor=visitor, client_address=client_address)
     body = VisitorEvent(
         visitor_id=visitor.visitor_id,
         client_id=client_id,
@@ -129,6 +162,8 @@ def visitor_message_record(
         ],
     )
     raw = json.dumps(body.model_dump(mode="json"), separators=(",", ":")).encode()
+    if talking:
+        cache.set(talking, True, timeout=TALKING_SECONDS)
     return inbound_event_record(
         account=account,
         body=raw,

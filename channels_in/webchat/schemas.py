@@ -10,10 +10,19 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from channels_in.base import PayloadError
 from channels_in.email.addresses import email_address_valid
+from tickets.jsonload import JsonRejected, json_load
 
 SELF = "'self'"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -71,12 +80,15 @@ class Prechat(BaseModel):
 
 
 class WebchatConfig(BaseModel):
-    """``ChannelAccount.config`` of a web-chat channel; ``secret`` signs host-site identities."""
+    """``ChannelAccount.config`` of a web-chat channel; ``secret`` signs host-site identities.
+
+    The secret is a ``SecretStr``: a repr, a log line or an error page shows it masked.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     allowed_origins: list[str] = Field(default_factory=list)
-    secret: str = ""
+    secret: SecretStr = SecretStr("")
     title: Localized = ""
     greeting: Localized = ""
     launcher_text: Localized = ""
@@ -200,7 +212,9 @@ class VisitorEvent(_Wire):
 
 def visitor_event_parse(body: bytes) -> VisitorEvent:
     try:
-        return VisitorEvent.model_validate_json(body)
+        return VisitorEvent.model_validate(json_load(body))
+    except JsonRejected as rejected:
+        raise PayloadError(f"body: {rejected.reason}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"

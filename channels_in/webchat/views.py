@@ -4,7 +4,6 @@ attachment downloads and the demo page. Messages themselves travel over the sock
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from typing import Any
@@ -39,6 +38,8 @@ from channels_in.webchat.views_support import (
     origin_allowed,
     own_origin,
 )
+from tickets.client_address import request_client_address
+from tickets.jsonload import JsonRejected, json_load
 from tickets.models import Attachment
 from tickets.views.attachments import attachment_response
 
@@ -59,6 +60,13 @@ def _channel(key: str) -> tuple[ChannelAccount, WebchatConfig]:
 
 def _error(status: int, code: str, message: str, origin: str = "") -> JsonResponse:
     return cors(JsonResponse({"error": code, "message": message}, status=status), origin)  # type: ignore[return-value]
+
+
+def _refused(refused: intake.IntakeRefused, status: int) -> JsonResponse:
+    response = _error(status, refused.code, str(refused))
+    if refused.retry_after:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 @require_GET
@@ -116,9 +124,9 @@ def _language(raw: str) -> str:
 
 def _json(request: HttpRequest) -> dict[str, Any]:
     try:
-        data = json.loads(read_body(request) or b"{}")
-    except ValueError as error:
-        raise RequestRejected(400, "body: malformed JSON") from error
+        data = json_load(read_body(request) or b"{}")
+    except JsonRejected as rejected:
+        raise RequestRejected(rejected.status, f"body: {rejected.reason}") from None
     if not isinstance(data, dict):
         raise RequestRejected(400, "body: a JSON object")
     return data
@@ -142,6 +150,9 @@ def session(request: HttpRequest, channel_key: str) -> JsonResponse:
         if not origin_allowed(config, origin, own_origin=own_origin(request)):
             return _error(403, "origin_not_allowed", "This site may not use this chat.")
         visitor, notice = _visitor_from(account, data, origin)
+        if not data.get("token") or notice:
+            # A new visitor: the conversation they may start is budgeted per address and per channel.
+            intake.new_visitor_admit(account=account, client_address=request_client_address(request))
         name, email = _text(data, "name", 200), _text(data, "email", 320).lower()
         if email and not email_valid(email):
             return _error(400, "email_invalid", "That email address does not look right.")
@@ -153,7 +164,7 @@ def session(request: HttpRequest, channel_key: str) -> JsonResponse:
                 visitor = visitor_identify(
                     account,
                     visitor,
-                    secret=config.secret,
+                    secret=config.secret.get_secret_value(),
                     user_id=str(identity.get("user_id") or ""),
                     email=str(identity.get("email") or ""),
                     user_hash=str(identity.get("user_hash") or ""),
@@ -164,6 +175,8 @@ def session(request: HttpRequest, channel_key: str) -> JsonResponse:
                 visitor = replace(visitor, name=identity["name"].strip()[:200])
     except RequestRejected as rejected:
         return rejected.response()
+    except intake.IntakeRefused as refused:
+        return _refused(refused, 429)
     return JsonResponse(
         {
             "token": visitor_token_issue(account, visitor),
@@ -227,13 +240,14 @@ def upload(request: HttpRequest, channel_key: str) -> JsonResponse:
             client_id=client_id,
             text=request.POST.get("text", "").replace("\x00", ""),
             uploads=uploads,
+            client_address=request_client_address(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     except intake.IntakeRefused as refused:
         status = {"attachment_too_large": 413, "attachment_type": 415, "rate_limited": 429}.get(
             refused.code, 400
         )
-        return _error(status, refused.code, str(refused))
+        return _refused(refused, status)
     return JsonResponse(
         {"client_id": client_id, "status": "accepted" if recorded.created else "duplicate"}, status=202
     )

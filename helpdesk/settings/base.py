@@ -32,12 +32,18 @@ if REDIS_URL and urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
         f"REDIS_URL: expected redis://, rediss:// or unix://, got {_shown(REDIS_URL)!r}"
     )
 
-DEBUG = env.boolean("DEBUG", default=EMBEDDED)
+# Off unless asked for, in both modes: an embedded server listens for the public too (the web chat, the
+# API channel), and Django's debug page would show them the code, the settings and the local variables.
+DEBUG = env.boolean("DEBUG", default=False)
 SECRET_KEY = env.string("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY: required when DEBUG is off")
-    SECRET_KEY = "insecure-embedded-development-key-change-me"
+    if EMBEDDED:
+        # One installation, one machine: a random key made on first start and kept beside the database.
+        SECRET_KEY = env.persisted_secret("SECRET_KEY", VAR_DIR / "secret_key")
+    elif DEBUG:
+        SECRET_KEY = "insecure-development-key-change-me"
+    else:
+        raise ImproperlyConfigured("SECRET_KEY: required in scaled mode when DEBUG is off")
 
 ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
@@ -315,6 +321,22 @@ REPLY_ATTACHMENT_TYPES = env.string_list(
     ],
 )
 
+# --- input limits, budgets and error reports ------------------------------------------------------------
+# JSON from outside (bodies, frames, cursors) nested deeper than this is refused (tickets/jsonload.py).
+JSON_MAX_DEPTH = env.integer("JSON_MAX_DEPTH", 32, minimum=2)
+# Proxies in front of the server that append the client's address to X-Forwarded-For: 0 trusts none
+# and takes the peer's address; N takes the N-th address from the right of the header.
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# New web-chat visitors (sessions without a valid token) and their first messages, each a ticket to be:
+# budgets per client address and per channel over a sliding window.
+WEBCHAT_BUDGET_WINDOW_SECONDS = env.integer("WEBCHAT_BUDGET_WINDOW_SECONDS", 600, minimum=10)
+WEBCHAT_SESSIONS_PER_ADDRESS = env.integer("WEBCHAT_SESSIONS_PER_ADDRESS", 25, minimum=1)
+WEBCHAT_SESSIONS_PER_CHANNEL = env.integer("WEBCHAT_SESSIONS_PER_CHANNEL", 2000, minimum=1)
+WEBCHAT_FIRST_MESSAGES_PER_ADDRESS = env.integer("WEBCHAT_FIRST_MESSAGES_PER_ADDRESS", 10, minimum=1)
+WEBCHAT_FIRST_MESSAGES_PER_CHANNEL = env.integer("WEBCHAT_FIRST_MESSAGES_PER_CHANNEL", 500, minimum=1)
+# Error reports (the debug page, mails to ADMINS) hide secrets in settings and local variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "helpdesk.error_reports.SecretsHiddenFilter"
+
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns "not signed in" into 401 rather than 403.
@@ -327,6 +349,13 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "tickets.api.pagination.DefaultCursorPagination",
     "PAGE_SIZE": 50,
+    # JSON bodies through the one bounded loader; forms and uploads as DRF reads them.
+    "DEFAULT_PARSER_CLASSES": [
+        "tickets.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "tickets.api.parsers.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sportello API",

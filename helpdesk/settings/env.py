@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -87,3 +88,30 @@ def port_list(name: str) -> list[str]:
         if not valid or not 1 <= int(low) <= int(high or low) <= 65535:
             raise ImproperlyConfigured(f"{name}: {item!r} is not a port (1-65535) or a range of them")
     return items
+
+
+def persisted_secret(name: str, path: Path) -> str:
+    """A random secret kept in ``path`` (mode 0600), made on first use; the same one on every start."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Written whole under another name, then linked into place: a process starting beside this
+            # one never reads a half-written key, and the first link wins.
+            draft = path.with_name(f".{path.name}.{os.getpid()}")
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(50))
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        value = path.read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"{name}: cannot keep a generated one in {str(path)!r}: {exc.strerror}"
+        ) from exc
+    if len(value) < 32:
+        raise ImproperlyConfigured(f"{name}: {str(path)!r} holds no usable key; delete it to make a new one")
+    return value

@@ -109,7 +109,10 @@
 
   Link.prototype.start = function () {
     var self = this;
-    this.session().then(function () { self.connect(); }, function () { self.reconnectSoon(); });
+    // Without a token (the help desk refused a new session for now) the link backs off and tries again.
+    this.session().then(function (data) {
+      if (data && data.token) self.connect(); else self.reconnectSoon();
+    }, function () { self.reconnectSoon(); });
   };
 
   Link.prototype.connect = function () {
@@ -142,7 +145,9 @@
         // The token is no good any more: a new session, then straight back.
         self.token = "";
         self.store.drop("token");
-        self.session().then(function () { self.reconnectSoon(0); }, function () { self.reconnectSoon(); });
+        self.session().then(function (data) {
+          self.reconnectSoon(data && data.token ? 0 : undefined);
+        }, function () { self.reconnectSoon(); });
         return;
       }
       if (event.code === 4403 || event.code === 4404) {

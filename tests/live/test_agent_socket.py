@@ -328,7 +328,8 @@ def test_bad_frames_get_errors_and_a_flood_is_cut_off(live_stack: LiveStack, ali
         codes = []
         for bad in ["{not json", "[1, 2]", json.dumps({"type": "launch"}), "x" * 10_000,
                     json.dumps({"type": "subscribe", "ticket_id": "1; DROP"}),
-                    json.dumps({"type": "typing", "ticket_id": 1, "state": True})]:  # fmt: skip
+                    json.dumps({"type": "typing", "ticket_id": 1, "state": True}),
+                    '{"type": "ping", "x": ' + "[" * 1500 + "]" * 1500 + "}"]:  # fmt: skip
             await sock.send(bad)
             codes.append((await sock.until(is_event("error")))["code"])
         await sock.connection.send(b"\x00\x01")
@@ -353,6 +354,7 @@ def test_bad_frames_get_errors_and_a_flood_is_cut_off(live_stack: LiveStack, ali
         "frame_too_large",
         "bad_field",
         "not_subscribed",
+        "bad_frame",
         "bad_frame",
     ]
     assert close_code == 4429

@@ -50,6 +50,9 @@ class HelpDesk:
             "MEDIA_ROOT": str(log_dir / "media"),
             "REQUEUE_INTERVAL_SECONDS": "2",
             "STALE_WORK_SECONDS": "3",
+            # Every visitor of these tests comes from 127.0.0.1, which a real site would never see.
+            "WEBCHAT_SESSIONS_PER_ADDRESS": "100000",
+            "WEBCHAT_FIRST_MESSAGES_PER_ADDRESS": "100000",
         }
         self.env.pop("REDIS_URL", None)
 

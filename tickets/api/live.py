@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -25,6 +24,7 @@ from rest_framework.views import APIView
 from tickets.access import can_see_ticket, visible_tickets_q
 from tickets.events import event_envelope
 from tickets.models import Ticket, TicketEvent
+from tickets.moments import MomentInvalid, moment_parse
 
 MAX_LIMIT = 500
 # Longer than any transaction that records an event: an event becomes visible at most this late.
@@ -103,12 +103,23 @@ class TicketEventsView(APIView):
         )
 
 
+def _moment(request: Request, name: str, problem: str) -> datetime:
+    try:
+        return moment_parse(request.query_params.get(name, ""))
+    except MomentInvalid as invalid:
+        raise ValidationError({name: f"{problem}: {invalid.reason}"}) from None
+
+
 def _parse_cursor(raw: str) -> tuple[datetime, int]:
     at_text, _, id_text = raw.rpartition("|")
-    at = parse_datetime(at_text)
-    if at is None or timezone.is_naive(at) or not id_text.isdigit():
+    if not id_text.isdigit() or len(id_text) > 19:
         raise ValidationError({"cursor": "use the cursor the previous page returned"})
-    return at, int(id_text)
+    try:
+        return moment_parse(at_text), int(id_text)
+    except MomentInvalid as invalid:
+        raise ValidationError(
+            {"cursor": f"use the cursor the previous page returned: {invalid.reason}"}
+        ) from None
 
 
 class AgentFeedView(APIView):
@@ -149,14 +160,9 @@ class AgentFeedView(APIView):
         if cursor:
             at, last_id = _parse_cursor(cursor)
             rows = rows.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=last_id))
-            until = request.query_params.get("until")
-            until_at = parse_datetime(until) if until else None
-            if until_at is None or timezone.is_naive(until_at):
-                raise ValidationError({"until": "use the until the previous page returned"})
+            until_at = _moment(request, "until", "use the until the previous page returned")
         else:
-            since = parse_datetime(request.query_params.get("since", "") or "")
-            if since is None or timezone.is_naive(since):
-                raise ValidationError({"since": "an ISO 8601 time with a UTC offset"})
+            since = _moment(request, "since", "the time of the last read")
             rows = rows.filter(created_at__gte=since - FEED_GRACE)
             until_at = now
         page = list(rows.order_by("created_at", "id")[: limit + 1])

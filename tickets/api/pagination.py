@@ -16,15 +16,19 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
-from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from tickets.jsonload import json_load
+from tickets.moments import moment_parse
+
 CURSOR_PARAM = "cursor"
 PAGE_SIZE_PARAM = "page_size"
+# A cursor holds a few ordering values; anything longer was not made here.
+CURSOR_MAX_BYTES = 2048
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,9 @@ class Key:
 
     def decode(self, raw: Any) -> Any:
         if self.kind == "datetime":
-            parsed = parse_datetime(raw) if isinstance(raw, str) else None
-            if parsed is None:
+            if not isinstance(raw, str):
                 raise ValueError(raw)
-            return parsed
+            return moment_parse(raw)
         if self.kind == "int":
             if not isinstance(raw, int) or isinstance(raw, bool):
                 raise ValueError(raw)
@@ -153,7 +156,10 @@ class KeysetPagination(BasePagination):
         if not raw:
             return False, None
         try:
-            decoded = json.loads(base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)))
+            decoded = json_load(
+                base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)),
+                max_bytes=CURSOR_MAX_BYTES,
+            )
             direction, values = decoded["d"], decoded["v"]
             if direction not in {"n", "p"} or len(values) != len(self.keys):
                 raise ValueError(direction)

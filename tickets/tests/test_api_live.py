@@ -112,3 +112,39 @@ def test_feed_rereads_a_grace_period_and_needs_an_aware_time(
     assert client.get("/api/v1/live/feed", {"since": "2026-01-01T10:00:00"}).status_code == 400
     assert client.get("/api/v1/live/feed").status_code == 400
     assert client.get("/api/v1/live/feed", {"cursor": "junk", "until": later}).status_code == 400
+
+
+IMPOSSIBLE_TIMES = [
+    "2026-02-30T10:00:00+00:00",  # no such day
+    "2026-05-01T10:00:00+99:00",  # no such offset
+    "2026-05-01T10:00:00+14:30",  # beyond the farthest real offset
+    "0001-01-01T00:00:00+14:00",  # before year 1 in UTC
+    "0001-01-01T00:00:05+00:00",  # a real time, but the grace period reaches before year 1
+    "9999-12-31T23:59:59-14:00",  # after year 9999 in UTC
+    "2026-13-01T10:00:00Z",
+    "2026-05-01T10:00:00Z" + "0" * 500,
+]
+
+
+@pytest.mark.parametrize("spelling", IMPOSSIBLE_TIMES)
+def test_feed_refuses_impossible_times_with_a_reason(alice: User, spelling: str) -> None:
+    client = client_of(alice)
+    now = timezone.now().isoformat()
+
+    for query in (
+        {"since": spelling},
+        {"cursor": f"{spelling}|1", "until": now},
+        {"cursor": f"{now}|1", "until": spelling},
+    ):
+        response = client.get("/api/v1/live/feed", query)
+        assert response.status_code == 400, (query, response.content[:300])
+        [field] = response.json()
+        assert field in query
+
+
+def test_feed_takes_any_real_offset(api_channel: ChannelAccount, alice: User) -> None:
+    message(api_channel, "m-1")
+    client = client_of(alice)
+
+    for since in ("2020-01-01T00:00:00+14:00", "2020-01-01T00:00:00-12:00", "2020-01-01T00:00:00Z"):
+        assert len(client.get("/api/v1/live/feed", {"since": since}).json()["events"]) == 2

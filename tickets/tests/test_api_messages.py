@@ -151,6 +151,31 @@ def test_bad_reply_is_400_naming_the_field(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("raw", "status", "reason"),
+    [
+        (b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nested deeper than"),
+        (b'{"text": "ok", "x": ' + b"[" * 40 + b"]" * 40 + b"}", 400, "nested deeper than"),
+        (b'{"text": NaN}', 400, "malformed JSON"),
+        (b'{"text": "' + b"x" * 300_000 + b'"}', 413, "limit of 250000 bytes"),
+    ],
+)
+def test_a_reply_body_too_deep_too_large_or_malformed_is_refused_with_a_reason(
+    api_channel: ChannelAccount, alice: User, settings, raw: bytes, status: int, reason: str
+) -> None:  # type: ignore[no-untyped-def]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 250_000
+    ticket = customer_writes(api_channel, sender="c").ticket
+
+    response = client_for(alice).post(
+        f"/api/v1/tickets/{ticket.pk}/reply", raw, content_type="application/json"
+    )
+
+    assert response.status_code == status
+    assert reason in response.json()["detail"]
+    assert not Message.objects.filter(direction=Message.Direction.OUTBOUND).exists()
+
+
+@pytest.mark.django_db
 def test_reply_on_a_channel_the_customer_never_used_is_refused(
     api_channel: ChannelAccount, alice: User, billing: Team
 ) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -166,6 +167,23 @@ def test_a_ticket_matching_in_many_messages_is_listed_once(api_channel: ChannelA
         ({"channel": "1.5"}, "channel"),
         ({"page_size": "0"}, "page_size"),
         ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"cursor": base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()}, "cursor"),
+        (
+            {
+                "cursor": base64.urlsafe_b64encode(
+                    b'{"d": "n", "v": [2, "2024-02-30T10:00:00+00:00", 1]}'
+                ).decode()
+            },
+            "cursor",
+        ),
+        (
+            {
+                "cursor": base64.urlsafe_b64encode(
+                    b'{"d": "n", "v": [2, "0001-01-01T00:00:00+14:00", 1]}'
+                ).decode()
+            },
+            "cursor",
+        ),
     ],
 )
 def test_bad_query_parameters_are_400_naming_the_parameter(

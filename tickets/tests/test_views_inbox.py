@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -121,6 +122,10 @@ def test_filters_narrow_the_list(client: Client, alice: User, api_channel: Chann
     assert rows_of(client.get("/inbox/unassigned/?status=solved")) == []
     # Nonsense parameters are ignored, not a server error.
     assert client.get("/inbox/unassigned/?priority=x&channel=y&cursor=%%%").status_code == 200
+    deep = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()
+    assert client.get(f"/inbox/unassigned/?cursor={deep}").status_code == 200
+    impossible = base64.urlsafe_b64encode(b'[2, "9999-12-31T23:59:59-14:00", 1]').decode()
+    assert client.get(f"/inbox/unassigned/?cursor={impossible}").status_code == 200
 
 
 @pytest.mark.django_db

@@ -13,13 +13,15 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from channels_in.models import ChannelAccount
 from tickets.access import visible_tickets_q
+from tickets.api.pagination import CURSOR_MAX_BYTES
+from tickets.jsonload import json_load
 from tickets.models import AgentProfile, Tag, Team, Ticket
+from tickets.moments import moment_parse
 from tickets.selectors import TicketFilters, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
 from tickets.views.rows import ROW_FIELDS, ticket_rows
@@ -122,12 +124,10 @@ def encode_cursor(ticket: Ticket) -> str:
 
 def decode_cursor(cursor: str) -> tuple[int, datetime, int] | None:
     try:
-        priority, since, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        when = parse_datetime(since)
-        if when is None:
-            return None
-        return int(priority), when, int(pk)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        priority, since, pk = json_load(raw, max_bytes=CURSOR_MAX_BYTES)
+        return int(priority), moment_parse(since), int(pk)
+    except (ValueError, TypeError, binascii.Error):
         return None
 
 

@@ -152,6 +152,14 @@ def test_credentials_are_checked_before_the_body_is_judged(
     ("body", "reason_starts"),
     [
         (b"{not json", "body: malformed JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "body: JSON nested deeper than 32 levels"),
+        (
+            json.dumps(
+                payload(extra=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]])
+            ).encode(),
+            "body: JSON nested deeper than 32 levels",
+        ),
+        (b'{"message_id": "m", "sender": {"id": "c"}, "text": "hi", "score": NaN}', "body: malformed JSON"),
         (b"[1, 2]", "body: "),
         (json.dumps({"sender": {"id": "x"}, "text": "hi"}).encode(), "message_id: "),
         (json.dumps(payload(sender={"name": "No id"})).encode(), "sender.id: "),
@@ -181,6 +189,38 @@ def test_malformed_payload_is_400_naming_the_field(
     assert response.status_code == 400
     assert response.json()["error"].startswith(reason_starts), response.json()
     assert no_rows()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sent_at",
+    [
+        "2026-02-30T10:00:00+00:00",
+        "2026-05-01T10:00:00+99:00",
+        "2026-05-01T10:00:00+14:30",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "1066-10-14T09:00:00+00:00",
+    ],
+)
+def test_an_impossible_sent_at_is_refused_at_the_door(
+    api_client: Client, api_channel: ChannelAccount, sent_at: str
+) -> None:
+    response = post(api_client, api_channel, payload(sent_at=sent_at))
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"].startswith("sent_at: ")
+    assert no_rows()
+
+
+@pytest.mark.django_db
+def test_a_sent_at_with_any_real_offset_is_filed_at_that_moment(
+    api_client: Client, api_channel: ChannelAccount, filed
+) -> None:  # type: ignore[no-untyped-def]
+    response = filed(api_client, api_channel, payload(sent_at="2026-01-01T09:00:00+14:00"))
+
+    assert response.status_code == 202
+    assert Message.objects.get().sent_at.isoformat() == "2025-12-31T19:00:00+00:00"
 
 
 @pytest.mark.django_db

@@ -106,6 +106,16 @@ def test_missing_date_and_subject_are_empty_not_errors() -> None:
     assert email_parse(corpus("chatwoot/mail_with_no_subject.eml")).subject == ""
 
 
+@pytest.mark.parametrize(
+    "date",
+    ["Fri, 31 Dec 9999 23:59:59 -1400", "Sun, 14 Oct 1066 09:00:00 +0000", "Sat, 1 Jan 2000 10:00:00 +9900"],
+)
+def test_an_impossible_date_is_left_out_not_kept(date: str) -> None:
+    raw = mail().replace(b"Date: ", b"X-Was-Date: ", 1).replace(b"\n\n", f"\nDate: {date}\n\n".encode(), 1)
+
+    assert email_parse(raw).date is None
+
+
 def test_html_only_mail_gets_plain_text() -> None:
     parsed = email_parse(corpus("chatwoot/only_html.eml"))
 

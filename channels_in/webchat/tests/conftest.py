@@ -5,9 +5,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from channels_in.models import ChannelAccount
-from channels_in.webchat import intake
 from tickets.models import Team
 
 SHOP = "https://shop.example.com"
@@ -32,8 +32,8 @@ def webchat(billing: Team) -> ChannelAccount:
 
 @pytest.fixture(autouse=True)
 def _fresh_budgets() -> None:
-    # Message budgets live in process memory: one test's flood must not spend the next one's.
-    intake.buckets = intake._Buckets()
+    # Budgets live in the cache: one test's flood must not spend the next one's.
+    cache.clear()
 
 
 @pytest.fixture

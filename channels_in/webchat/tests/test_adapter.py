@@ -39,6 +39,7 @@ def record(django_capture_on_commit_callbacks) -> Callable[..., Any]:  # type: i
                 visitor=visitor,
                 client_id=client_id,
                 text=text,
+                client_address=kw.pop("client_address", "203.0.113.7"),
                 **kw,
             )
 
