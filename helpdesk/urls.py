@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -24,8 +23,6 @@ urlpatterns = [
     path("widget/", include("channels_in.webchat.urls")),
     path("", include("tickets.views.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 if settings.EMBEDDED or settings.DEBUG:
     from tickets.demo import integrator_reply
 

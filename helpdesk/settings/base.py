@@ -157,6 +157,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Stored files have no public URL: they leave only through the access-checked views
+# (tickets/views/attachments.py, the API's and the widget's downloads), never straight from this folder.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT", str(VAR_DIR / "media")))
 
