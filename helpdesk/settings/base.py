@@ -43,9 +43,27 @@ ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
 # Behind a proxy that terminates TLS and sets X-Forwarded-Proto itself (never passing the client's on),
 # requests are https to Django too: secure cookies, absolute links.
-if env.boolean("TRUST_PROXY_PROTO", False):
+TRUST_PROXY_PROTO = env.boolean("TRUST_PROXY_PROTO", False)
+if TRUST_PROXY_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 PUBLIC_URL = env.string("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlparse(PUBLIC_URL).scheme not in {"http", "https"} or not urlparse(PUBLIC_URL).netloc:
+    raise ImproperlyConfigured(f"PUBLIC_URL: expected http://host or https://host, got {PUBLIC_URL!r}")
+
+# --- transport security ---------------------------------------------------------------------------------
+# An https public address means the site is served over TLS only: HSTS, secure cookies and a redirect of
+# plain http, each of which can still be set on its own.
+_PUBLIC_HTTPS = urlparse(PUBLIC_URL).scheme == "https"
+# Sportello's servers do not speak TLS themselves: a request is known to be https only through the
+# proxy's X-Forwarded-Proto, so without TRUST_PROXY_PROTO the redirect would send every request round
+# in a loop.
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", _PUBLIC_HTTPS and TRUST_PROXY_PROTO)
+SECURE_REDIRECT_EXEMPT = env.string_list("SECURE_REDIRECT_EXEMPT", [])
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _PUBLIC_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PUBLIC_HTTPS)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", _PUBLIC_HTTPS)
+SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", _PUBLIC_HTTPS)
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", _PUBLIC_HTTPS)
 
 INSTALLED_APPS = [
     "channels",
