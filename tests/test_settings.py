@@ -54,6 +54,11 @@ def start(tmp_path: Path, print_setting: str = "DEBUG", **variables: str) -> sub
         ({"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"}, "EMAIL_USE_TLS"),
         ({"TRUST_PROXY_PROTO": "maybe"}, "TRUST_PROXY_PROTO"),
         ({"INGEST_DRAIN_SLOTS": "0"}, "INGEST_DRAIN_SLOTS"),
+        ({"SIGN_IN_FAILURE_LIMIT": "0"}, "SIGN_IN_FAILURE_LIMIT"),
+        ({"SIGN_IN_COOL_OFF_MINUTES": "soon"}, "SIGN_IN_COOL_OFF_MINUTES"),
+        ({"SIGN_IN_LOCKOUT_BY": "user_agent"}, "SIGN_IN_LOCKOUT_BY"),
+        ({"SIGN_IN_THROTTLE": "maybe"}, "SIGN_IN_THROTTLE"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
     ],
     ids=lambda value: "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value,
 )

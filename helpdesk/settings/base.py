@@ -6,6 +6,7 @@ Scaled mode (``DATABASE_URL`` and ``REDIS_URL``): PostgreSQL, channels_redis, Ce
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "axes",
     "tickets",
     "channels_in",
 ]
@@ -94,6 +96,8 @@ MIDDLEWARE = [
     "tickets.middleware.UILanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a refused sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Provider webhooks in the scaled mode (helpdesk/wsgi.py): nothing there serves a person, so no
@@ -158,6 +162,33 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
+
+# --- sign-in throttling (django-axes) -------------------------------------------------------------------
+# Failed sign-ins are counted per account and per client address; at the limit, that account (from
+# anywhere) and that address (for any account) are refused, right password or not, until the cool-off
+# has passed since the last failure. Applies to every password sign-in: /login/ and /admin/login/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.boolean("SIGN_IN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env.integer("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.integer("SIGN_IN_COOL_OFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = env.string_list("SIGN_IN_LOCKOUT_BY", ["username", "ip_address"])
+if not AXES_LOCKOUT_PARAMETERS or not set(AXES_LOCKOUT_PARAMETERS) <= {"username", "ip_address"}:
+    raise ImproperlyConfigured(
+        f"SIGN_IN_LOCKOUT_BY: username, ip_address or both, got {','.join(AXES_LOCKOUT_PARAMETERS)!r}"
+    )
+# Proxies that each append the address they saw to X-Forwarded-For; 0 takes the connection's peer.
+# Anything further left in the header was written by the client and is never believed.
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "helpdesk.proxy.client_address"
+AXES_LOCKOUT_CALLABLE = "tickets.views.account.sign_in_locked_out"
+# A success must not wipe the address's count: one account of one's own would reset it at will.
+AXES_RESET_ON_SUCCESS = False
+# Failures are all the throttle needs; a row per successful sign-in would only grow.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = env.choice("LANGUAGE_CODE", "it", {"it", "en"})
 LANGUAGES = [("it", _("Italian")), ("en", _("English"))]
