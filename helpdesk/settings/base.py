@@ -81,12 +81,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "anymail",
     "axes",
+    "csp",
     "tickets",
     "channels_in",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "helpdesk.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -210,6 +212,25 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # (tickets/views/attachments.py, the API's and the widget's downloads), never straight from this folder.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# --- Content-Security-Policy (django-csp) --------------------------------------------------------------
+# Every page runs only our own scripts and styles, from our own origin: no inline script, handler or
+# style attribute anywhere, so injected markup cannot run. helpdesk.csp adds the socket origin of the
+# request's own host to connect-src. Answers that set their own policy keep it: the widget's frame
+# (framed by the channel's sites) and stored files (sandboxed).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- email ---------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
