@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from tickets.api import live as live_api
 
@@ -14,7 +13,8 @@ INBOUND_PREFIX = "api/v1/inbound/"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file of its own: no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     # Live catch-up feeds, before the API include so its patterns cannot shadow them.
     path("api/v1/tickets/<int:ticket_id>/events", live_api.TicketEventsView.as_view(), name="ticket-events"),
     path("api/v1/live/feed", live_api.AgentFeedView.as_view(), name="live-feed"),
@@ -24,8 +24,6 @@ urlpatterns = [
     path("widget/", include("channels_in.webchat.urls")),
     path("", include("tickets.views.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 if settings.EMBEDDED or settings.DEBUG:
     from tickets.demo import integrator_reply
 

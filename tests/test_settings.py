@@ -59,6 +59,11 @@ def start(tmp_path: Path, print_setting: str = "DEBUG", **variables: str) -> sub
         ({"OUTBOUND_ALLOWED_PORTS": "9000-8000"}, "OUTBOUND_ALLOWED_PORTS"),
         ({"OUTBOUND_ALLOWED_PORTS": "70000"}, "OUTBOUND_ALLOWED_PORTS"),
         ({"OUTBOUND_TIMEOUT_SECONDS": "0"}, "OUTBOUND_TIMEOUT_SECONDS"),
+        ({"SIGN_IN_FAILURE_LIMIT": "0"}, "SIGN_IN_FAILURE_LIMIT"),
+        ({"SIGN_IN_COOL_OFF_MINUTES": "soon"}, "SIGN_IN_COOL_OFF_MINUTES"),
+        ({"SIGN_IN_LOCKOUT_BY": "user_agent"}, "SIGN_IN_LOCKOUT_BY"),
+        ({"SIGN_IN_THROTTLE": "maybe"}, "SIGN_IN_THROTTLE"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
     ],
     ids=lambda value: "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value,
 )
@@ -173,3 +178,97 @@ def test_scaled_mode_follows_redis_url(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["channels_redis.pubsub.RedisPubSubChannelLayer", "False", "False"]
+
+
+# A production-like environment: https address, a real secret, DEBUG off, a named host, TLS ended by a
+# proxy that says so, and email webhooks (if any) authenticated.
+PRODUCTION = {
+    "PUBLIC_URL": "https://helpdesk.example.com",
+    "SECRET_KEY": "k3v9-Qx7rT2pLm8Zs4Wd6Yh1Nc5Bf0Gj-Ua3Ei7Ro9Ty2Pw4Sx6Vz8Lq1Mn5Kb0Hc",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "helpdesk.example.com",
+    "TRUST_PROXY_PROTO": "true",
+    "ANYMAIL_WEBHOOK_SECRET": "sportello:a-long-webhook-secret",
+}
+TRANSPORT = (
+    "SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
+    "settings.SECURE_HSTS_PRELOAD, settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE"
+)
+
+
+def test_the_deploy_check_passes_in_a_production_environment(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "SPORTELLO_VAR_DIR": str(tmp_path / "var"),
+        **PRODUCTION,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_https_address_turns_transport_security_on(tmp_path: Path) -> None:
+    result = start(tmp_path, print_setting=TRANSPORT, **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "31536000", "True", "True", "True", "True"]
+
+
+def test_an_http_address_leaves_it_off(tmp_path: Path) -> None:
+    result = start(tmp_path, print_setting=TRANSPORT, **{**PRODUCTION, "PUBLIC_URL": "http://10.0.0.5:8000"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "0", "False", "False", "False", "False"]
+
+
+def test_without_a_trusted_proxy_scheme_there_is_no_redirect_loop(tmp_path: Path) -> None:
+    # Sportello's servers do not speak TLS: without the proxy's word every request looks like http.
+    result = start(tmp_path, print_setting=TRANSPORT, **{**PRODUCTION, "TRUST_PROXY_PROTO": "false"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "31536000", "True", "True", "True", "True"]
+
+
+def test_each_transport_setting_can_be_set_on_its_own(tmp_path: Path) -> None:
+    result = start(
+        tmp_path,
+        print_setting=TRANSPORT,
+        **PRODUCTION,
+        SECURE_SSL_REDIRECT="false",
+        SECURE_HSTS_SECONDS="3600",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="false",
+        SECURE_HSTS_PRELOAD="no",
+        SESSION_COOKIE_SECURE="off",
+        CSRF_COOKIE_SECURE="0",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "3600", "False", "False", "False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS"),
+        ({"SECURE_HSTS_SECONDS": "-1"}, "SECURE_HSTS_SECONDS"),
+        ({"SECURE_SSL_REDIRECT": "sometimes"}, "SECURE_SSL_REDIRECT"),
+        ({"SESSION_COOKIE_SECURE": "maybe"}, "SESSION_COOKIE_SECURE"),
+        ({"PUBLIC_URL": "helpdesk.example.com"}, "PUBLIC_URL"),
+    ],
+    ids=lambda value: "-".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value,
+)
+def test_a_bad_transport_value_stops_start_up(tmp_path: Path, variables: dict[str, str], named: str) -> None:
+    result = start(tmp_path, **{**PRODUCTION, **variables})
+
+    assert result.returncode != 0, result.stdout
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert f"{named}:" in last_line

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -57,8 +58,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-@pytest.fixture
-def web_url(clean_redis: str, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def serving(redis_url: str, tmp_path: Path, **web: str) -> Iterator[str]:
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -69,7 +70,7 @@ def web_url(clean_redis: str, tmp_path: Path) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "helpdesk.web"],
             cwd=BASE_DIR,
-            env=web_env(clean_redis, tmp_path, WEB_BIND=f"127.0.0.1:{port}"),
+            env=web_env(redis_url, tmp_path, WEB_BIND=f"127.0.0.1:{port}", **web),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -89,6 +90,21 @@ def web_url(clean_redis: str, tmp_path: Path) -> Iterator[str]:
     finally:
         stop(process)
         print(log_path.read_text())  # shown by pytest only when the test failed
+
+
+@pytest.fixture
+def web_url(clean_redis: str, tmp_path: Path) -> Iterator[str]:
+    with serving(clean_redis, tmp_path) as url:
+        yield url
+
+
+# Production-like: an https public address, TLS ended by a proxy that says so in X-Forwarded-Proto.
+BEHIND_TLS_PROXY = {
+    "PUBLIC_URL": "https://helpdesk.example.com",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "helpdesk.example.com,127.0.0.1",
+    "TRUST_PROXY_PROTO": "true",
+}
 
 
 def post(url: str, account: ChannelAccount, body: dict[str, object]) -> httpx.Response:
@@ -128,3 +144,48 @@ def test_a_bad_setting_stops_it_naming_the_variable(workers: str, redis_url: str
 
     assert finished.returncode != 0
     assert b"WEB_WORKERS" in finished.stderr
+
+
+def test_behind_a_tls_proxy_webhooks_and_pages_are_served_and_plain_http_is_redirected(
+    clean_redis: str, tmp_path: Path
+) -> None:
+    account = make_api_channel()
+    proxied = {"X-Forwarded-Proto": "https"}
+
+    with serving(clean_redis, tmp_path, **BEHIND_TLS_PROXY) as url:
+        webhook = httpx.post(
+            url + inbound_url(account),
+            content=json.dumps(payload("tls-1")).encode(),
+            headers={"Authorization": f"Bearer {account.config['token']}", **proxied},
+            timeout=10,
+        )
+        page = httpx.get(f"{url}/admin/login/", headers=proxied, timeout=10)
+        plain_webhook = post(url, account, payload("tls-2"))
+        plain_page = httpx.get(f"{url}/admin/login/", timeout=10)
+
+    assert webhook.status_code == 202, webhook.text
+    assert page.status_code == 200
+    for answer in (webhook, page):
+        assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert plain_webhook.status_code == plain_page.status_code == 301
+    assert plain_page.headers["Location"] == url.replace("http://", "https://") + "/admin/login/"
+    assert list(InboundEvent.objects.values_list("provider_event_id", flat=True)) == ["tls-1"]
+
+
+def test_the_compose_health_probe_passes_behind_a_tls_proxy(clean_redis: str, tmp_path: Path) -> None:
+    """The probe talks plain http to the container, where an https site redirects everyone else."""
+    import yaml
+
+    compose = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+    kind, python, flag, code = compose["services"]["web"]["healthcheck"]["test"]
+    assert (kind, python, flag) == ("CMD", "python", "-c")
+
+    with serving(clean_redis, tmp_path, **BEHIND_TLS_PROXY) as url:
+        probe = subprocess.run(
+            [sys.executable, "-c", code.replace("http://127.0.0.1:8000", url)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    assert probe.returncode == 0, probe.stderr

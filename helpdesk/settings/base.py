@@ -6,6 +6,7 @@ Scaled mode (``DATABASE_URL`` and ``REDIS_URL``): PostgreSQL, channels_redis, Ce
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -49,9 +50,27 @@ ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", [])
 # Behind a proxy that terminates TLS and sets X-Forwarded-Proto itself (never passing the client's on),
 # requests are https to Django too: secure cookies, absolute links.
-if env.boolean("TRUST_PROXY_PROTO", False):
+TRUST_PROXY_PROTO = env.boolean("TRUST_PROXY_PROTO", False)
+if TRUST_PROXY_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 PUBLIC_URL = env.string("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlparse(PUBLIC_URL).scheme not in {"http", "https"} or not urlparse(PUBLIC_URL).netloc:
+    raise ImproperlyConfigured(f"PUBLIC_URL: expected http://host or https://host, got {PUBLIC_URL!r}")
+
+# --- transport security ---------------------------------------------------------------------------------
+# An https public address means the site is served over TLS only: HSTS, secure cookies and a redirect of
+# plain http, each of which can still be set on its own.
+_PUBLIC_HTTPS = urlparse(PUBLIC_URL).scheme == "https"
+# Sportello's servers do not speak TLS themselves: a request is known to be https only through the
+# proxy's X-Forwarded-Proto, so without TRUST_PROXY_PROTO the redirect would send every request round
+# in a loop.
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", _PUBLIC_HTTPS and TRUST_PROXY_PROTO)
+SECURE_REDIRECT_EXEMPT = env.string_list("SECURE_REDIRECT_EXEMPT", [])
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _PUBLIC_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", _PUBLIC_HTTPS)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", _PUBLIC_HTTPS)
+SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", _PUBLIC_HTTPS)
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", _PUBLIC_HTTPS)
 
 INSTALLED_APPS = [
     "channels",
@@ -67,12 +86,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "axes",
+    "csp",
     "tickets",
     "channels_in",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "helpdesk.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +104,8 @@ MIDDLEWARE = [
     "tickets.middleware.UILanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a refused sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Provider webhooks in the scaled mode (helpdesk/wsgi.py): nothing there serves a person, so no
@@ -147,6 +171,33 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
+# --- sign-in throttling (django-axes) -------------------------------------------------------------------
+# Failed sign-ins are counted per account and per client address; at the limit, that account (from
+# anywhere) and that address (for any account) are refused, right password or not, until the cool-off
+# has passed since the last failure. Applies to every password sign-in: /login/ and /admin/login/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.boolean("SIGN_IN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env.integer("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env.integer("SIGN_IN_COOL_OFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = env.string_list("SIGN_IN_LOCKOUT_BY", ["username", "ip_address"])
+if not AXES_LOCKOUT_PARAMETERS or not set(AXES_LOCKOUT_PARAMETERS) <= {"username", "ip_address"}:
+    raise ImproperlyConfigured(
+        f"SIGN_IN_LOCKOUT_BY: username, ip_address or both, got {','.join(AXES_LOCKOUT_PARAMETERS)!r}"
+    )
+# Proxies that each append the address they saw to X-Forwarded-For; 0 takes the connection's peer.
+# Anything further left in the header was written by the client and is never believed.
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "tickets.client_address.request_client_address"
+AXES_LOCKOUT_CALLABLE = "tickets.views.account.sign_in_locked_out"
+# A success must not wipe the address's count: one account of one's own would reset it at will.
+AXES_RESET_ON_SUCCESS = False
+# Failures are all the throttle needs; a row per successful sign-in would only grow.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
 LANGUAGE_CODE = env.choice("LANGUAGE_CODE", "it", {"it", "en"})
 LANGUAGES = [("it", _("Italian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -163,8 +214,29 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Stored files have no public URL: they leave only through the access-checked views
+# (tickets/views/attachments.py, the API's and the widget's downloads), never straight from this folder.
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# --- Content-Security-Policy (django-csp) --------------------------------------------------------------
+# Every page runs only our own scripts and styles, from our own origin: no inline script, handler or
+# style attribute anywhere, so injected markup cannot run. helpdesk.csp adds the socket origin of the
+# request's own host to connect-src. Answers that set their own policy keep it: the widget's frame
+# (framed by the channel's sites) and stored files (sandboxed).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- email ---------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -324,9 +396,6 @@ REPLY_ATTACHMENT_TYPES = env.string_list(
 # --- input limits, budgets and error reports ------------------------------------------------------------
 # JSON from outside (bodies, frames, cursors) nested deeper than this is refused (tickets/jsonload.py).
 JSON_MAX_DEPTH = env.integer("JSON_MAX_DEPTH", 32, minimum=2)
-# Proxies in front of the server that append the client's address to X-Forwarded-For: 0 trusts none
-# and takes the peer's address; N takes the N-th address from the right of the header.
-TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # New web-chat visitors (sessions without a valid token) and their first messages, each a ticket to be:
 # budgets per client address and per channel over a sliding window.
 WEBCHAT_BUDGET_WINDOW_SECONDS = env.integer("WEBCHAT_BUDGET_WINDOW_SECONDS", 600, minimum=10)

@@ -118,6 +118,11 @@
   }
 
   document.addEventListener("change", function (event) {
+    // Filters apply as soon as one is picked (no inline handlers: the page's CSP forbids them).
+    if (event.target.matches && event.target.matches("[data-autosubmit]") && event.target.form) {
+      event.target.form.submit();
+      return;
+    }
     if (event.target.name === "mode" && composer() && composer().contains(event.target)) {
       composer().dataset.mode = event.target.value;
     }

@@ -155,7 +155,7 @@ def test_new_customer_message_on_my_ticket_notifies_me(
     live(page)
 
     customer_writes(api_channel, "Novità sul pacco?", sender="a")
-    page.wait_for_function("window.__notified.length === 1")
+    page.wait_for_function("() => window.__notified.length === 1")
     assert page.evaluate("window.__notified") == [[f"New message · #{mine.pk}", "Novità sul pacco?"]]
 
     customer_writes(api_channel, "Sull'altro ticket", sender="b")
@@ -180,5 +180,5 @@ def test_live_rows_keep_the_queue_order(page_as: Any, alice: User, api_channel: 
     assert page.evaluate(order) == [older.pk, newer.pk]  # same priority: longest waiting first
 
     ticket_update(ticket=newer, actor=alice, priority=4)
-    page.wait_for_function(f"{order}[0] === {newer.pk}")
+    page.wait_for_function(f"() => {order}[0] === {newer.pk}")
     assert page.evaluate(order) == [newer.pk, older.pk]
