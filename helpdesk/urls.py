@@ -24,6 +24,10 @@ urlpatterns = [
     path("widget/", include("channels_in.webchat.urls")),
     path("", include("tickets.views.urls")),
 ]
+# JSON for the API's addresses that match no route; Django's pages elsewhere.
+handler400 = "helpdesk.errors.bad_request"
+handler404 = "helpdesk.errors.page_not_found"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 if settings.EMBEDDED or settings.DEBUG:
