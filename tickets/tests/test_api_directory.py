@@ -145,3 +145,12 @@ def test_canned_and_team_lists_cost_the_same_queries_for_one_or_twenty(sam: User
     assert len(client.get(CANNED).json()["results"]) == 20
     assert len(client.get("/api/v1/teams").json()["results"]) == 21
     assert queries() == one
+
+
+@pytest.mark.django_db
+def test_a_canned_response_field_that_is_not_a_string_is_400(sam: User) -> None:
+    response = client_for(sam).post(CANNED, {"title": "Saluto", "shortcut": "ciao", "body": 0}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["body"]
+    assert not CannedResponse.objects.exists()
