@@ -26,7 +26,7 @@ from tickets.models import (
 User = get_user_model()
 
 
-class StringField(serializers.CharField):
+class _TextOnly(serializers.CharField):
     """Text, and only text: a number is refused as the schema says, rather than read as its digits.
 
     Form and multipart bodies carry every value as text, so this changes only what a JSON body may send.
@@ -36,6 +36,14 @@ class StringField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StringField(_TextOnly):
+    pass
+
+
+class SlugStringField(_TextOnly, serializers.SlugField):
+    pass
 
 
 def _full_name(user: Any) -> str:
@@ -370,6 +378,7 @@ class CannedResponseSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StringField,
         models.TextField: StringField,
+        models.SlugField: SlugStringField,
     }
 
     class Meta:
