@@ -24,6 +24,9 @@ urlpatterns = [
     path("widget/", include("channels_in.webchat.urls")),
     path("", include("tickets.views.urls")),
 ]
+# JSON for the API's addresses that match no route; Django's pages elsewhere.
+handler400 = "helpdesk.errors.bad_request"
+handler404 = "helpdesk.errors.page_not_found"
 if settings.EMBEDDED or settings.DEBUG:
     from tickets.demo import integrator_reply
 

@@ -46,7 +46,16 @@ class Sender(_WireModel):
 
 
 class AttachmentIn(_WireModel):
-    model_config = ConfigDict(extra="ignore")
+    # The schema's oneOf says what ``_one_source`` checks, for the OpenAPI description.
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["url"], "properties": {"url": {"type": "string"}}},
+                {"required": ["content_base64"], "properties": {"content_base64": {"type": "string"}}},
+            ]
+        },
+    )
 
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = Field(default="application/octet-stream", max_length=150)
@@ -77,7 +86,17 @@ class AttachmentIn(_WireModel):
 
 
 class InboundPayload(_WireModel):
-    model_config = ConfigDict(extra="ignore")
+    # The schema's anyOf says what ``_has_content`` checks, for the OpenAPI description.
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"pattern": r"\S"}}},
+                {"required": ["html"], "properties": {"html": {"pattern": r"\S"}}},
+                {"required": ["attachments"], "properties": {"attachments": {"minItems": 1}}},
+            ]
+        },
+    )
 
     message_id: str = Field(min_length=1, max_length=300)
     sender: Sender

@@ -45,6 +45,13 @@ def _authenticate(account: ChannelAccount, request: HttpRequest, body: bytes) ->
     raise RequestRejected(401, "missing or wrong token or signature")
 
 
+def _is_json(request: HttpRequest) -> bool:
+    # A body declared as anything else (a form, XML) was not meant for this endpoint; none declared is
+    # judged as JSON.
+    declared = (request.content_type or "").lower()
+    return declared in {"", "application/json"}
+
+
 @csrf_exempt
 @require_POST
 def inbound_message(request: HttpRequest, channel_key: str) -> JsonResponse:
@@ -55,6 +62,8 @@ def inbound_message(request: HttpRequest, channel_key: str) -> JsonResponse:
     try:
         body = read_body(request)
         _authenticate(account, request, body)
+        if not _is_json(request):
+            raise RequestRejected(415, "send the message as application/json")
         try:
             payload = payload_parse(body)
         except PayloadError as error:

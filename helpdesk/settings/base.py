@@ -414,7 +414,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tickets.api.permissions.IsAgent"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tickets.api.schema.ApiAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "tickets.api.pagination.DefaultCursorPagination",
     "PAGE_SIZE": 50,
@@ -443,6 +443,11 @@ SPECTACULAR_SETTINGS = {
         "ChannelKindEnum": "channels_in.models.ChannelAccount.Kind",
         "IdentityKindEnum": "channels_in.base.IdentityKind.CHOICES",
     },
+    # The API channel's endpoint is a plain Django view (the inbound hot path): its hook describes it.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "channels_in.api.openapi.inbound_api_schema",
+    ],
 }
 
 LOGGING = {

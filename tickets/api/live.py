@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tickets.access import can_see_ticket, visible_tickets_q
+from tickets.api.serializers import ErrorSerializer
 from tickets.events import event_envelope
 from tickets.models import Ticket, TicketEvent
 from tickets.moments import MomentInvalid, moment_parse
@@ -46,7 +47,16 @@ _EVENTS = inline_serializer(
 )
 
 
-_LIMIT = OpenApiParameter("limit", OpenApiTypes.INT, description=f"At most {MAX_LIMIT} (the default).")
+_LIMIT = OpenApiParameter(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    description=f"At most {MAX_LIMIT} (the default).",
+)
+# These views name the parameter with one reason, not a list of them as the rest of the API does.
+_QUERY_ERROR = OpenApiResponse(
+    {"type": "object", "additionalProperties": {"type": "string"}},
+    description="A query parameter is invalid: the answer names it, with the reason.",
+)
 
 
 def _limit(request: Request) -> int:
@@ -64,7 +74,9 @@ class TicketEventsView(APIView):
         summary="A ticket's events after a sequence number",
         description="Exact catch-up for one ticket: events are numbered 1, 2, 3... without gaps.",
         parameters=[
-            OpenApiParameter("after_seq", OpenApiTypes.INT, description="The last seq the client has."),
+            OpenApiParameter(
+                "after_seq", {"type": "integer", "minimum": 0}, description="The last seq the client has."
+            ),
             _LIMIT,
         ],
         responses={
@@ -77,7 +89,8 @@ class TicketEventsView(APIView):
                     "has_more": serializers.BooleanField(),
                 },
             ),
-            404: OpenApiTypes.OBJECT,
+            400: _QUERY_ERROR,
+            404: ErrorSerializer,
         },
     )
     def get(self, request: Request, ticket_id: int) -> Response:
@@ -148,7 +161,8 @@ class AgentFeedView(APIView):
                     "cursor": serializers.CharField(required=False),
                     "next_since": serializers.DateTimeField(required=False),
                 },
-            )
+            ),
+            400: _QUERY_ERROR,
         },
     )
     def get(self, request: Request) -> Response:

@@ -6,6 +6,7 @@ from typing import Any
 
 import nh3
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -23,6 +24,26 @@ from tickets.models import (
 )
 
 User = get_user_model()
+
+
+class _TextOnly(serializers.CharField):
+    """Text, and only text: a number is refused as the schema says, rather than read as its digits.
+
+    Form and multipart bodies carry every value as text, so this changes only what a JSON body may send.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StringField(_TextOnly):
+    pass
+
+
+class SlugStringField(_TextOnly, serializers.SlugField):
+    pass
 
 
 def _full_name(user: Any) -> str:
@@ -111,14 +132,14 @@ class TicketUpdateSerializer(serializers.Serializer):
         queryset=User.objects.filter(agent__isnull=False, is_active=True), allow_null=True, required=False
     )
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=60, allow_blank=False), max_length=50, required=False
+        child=StringField(max_length=60, allow_blank=False), max_length=50, required=False
     )
     expected_seq = serializers.IntegerField(
         min_value=0,
         required=False,
         help_text="The ticket's seq as last read: if it changed since, the update is refused with 409.",
     )
-    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    reason = StringField(max_length=300, required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         changes = {"status", "priority", "team", "assignee", "tags"}
@@ -206,9 +227,9 @@ def files_field() -> serializers.ListField:
 
 
 class ReplySerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=100_000, trim_whitespace=True)
+    text = StringField(max_length=100_000, trim_whitespace=True)
     files = files_field()
-    html = serializers.CharField(max_length=500_000, required=False, allow_blank=True, default="")
+    html = StringField(max_length=500_000, required=False, allow_blank=True, default="")
     channel = serializers.PrimaryKeyRelatedField(
         queryset=ChannelAccount.objects.filter(active=True),
         required=False,
@@ -223,7 +244,7 @@ class ReplySerializer(serializers.Serializer):
 
 
 class NoteSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=100_000, trim_whitespace=True)
+    text = StringField(max_length=100_000, trim_whitespace=True)
     files = files_field()
 
 
@@ -234,7 +255,7 @@ class SplitRequestSerializer(serializers.Serializer):
         default=None,
         help_text="The ticket's seq as you read it; if it changed meanwhile the split is refused with 409.",
     )
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = StringField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class TicketSummarySerializer(serializers.ModelSerializer):
@@ -292,7 +313,7 @@ class ContactMergeRequestSerializer(serializers.Serializer):
     into = serializers.PrimaryKeyRelatedField(
         queryset=Contact.objects.all(), help_text="The contact that remains."
     )
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = StringField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class ContactMergeSerializer(serializers.ModelSerializer):
@@ -353,6 +374,12 @@ class CannedResponseSerializer(serializers.ModelSerializer):
         help_text="Limit the response to one team's agents; null shares it with everyone.",
     )
     created_by = UserRefSerializer(read_only=True, allow_null=True)
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StringField,
+        models.TextField: StringField,
+        models.SlugField: SlugStringField,
+    }
 
     class Meta:
         model = CannedResponse

@@ -145,3 +145,15 @@ def test_canned_and_team_lists_cost_the_same_queries_for_one_or_twenty(sam: User
     assert len(client.get(CANNED).json()["results"]) == 20
     assert len(client.get("/api/v1/teams").json()["results"]) == 21
     assert queries() == one
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["title", "shortcut", "body"])
+def test_a_canned_response_field_that_is_not_a_string_is_400(sam: User, field: str) -> None:
+    body: dict[str, object] = {"title": "Saluto", "shortcut": "ciao", "body": "Buongiorno", field: 7}
+
+    response = client_for(sam).post(CANNED, body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert not CannedResponse.objects.exists()

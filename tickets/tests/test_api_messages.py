@@ -136,7 +136,14 @@ def test_reply_on_a_chosen_channel_the_customer_used(api_channel: ChannelAccount
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"text": "   "}, "text"), ({}, "text"), ({"text": "ok", "channel": 999999}, "channel")],
+    [
+        ({"text": "   "}, "text"),
+        ({}, "text"),
+        ({"text": "ok", "channel": 999999}, "channel"),
+        # Text is a string, as the schema says: a number is refused, not read as its digits.
+        ({"text": 0}, "text"),
+        ({"text": "ok", "html": 12}, "html"),
+    ],
 )
 def test_bad_reply_is_400_naming_the_field(
     api_channel: ChannelAccount, alice: User, body: dict[str, object], field: str
@@ -237,3 +244,15 @@ def test_retry_of_another_teams_message_is_not_found(failed_reply: Message, carl
 
     assert response.status_code == 404
     assert Message.objects.get(pk=failed_reply.pk).status == Message.Status.FAILED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [{"text": 0}, {"text": ["a"]}, {"text": True}])
+def test_a_note_whose_text_is_not_a_string_is_400(api_channel: ChannelAccount, bob: User, body: dict) -> None:  # type: ignore[type-arg]
+    ticket = customer_writes(api_channel, sender="c").ticket
+
+    response = client_for(bob).post(f"/api/v1/tickets/{ticket.pk}/notes", body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["text"]
+    assert not Message.objects.filter(direction=Message.Direction.NOTE).exists()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -96,3 +97,32 @@ def test_docs_page_and_its_assets_load_from_a_running_server(live_server) -> Non
             assert asset.content, url
         schema = http.get("/api/schema/", params={"format": "json"})
         assert schema.status_code == 200 and schema.json()["info"]["title"] == "Sportello API"
+
+
+def _component(response: dict[str, Any]) -> str:
+    return response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_the_errors_it_can_answer() -> None:
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+
+    rest = {path: item for path, item in schema["paths"].items() if not path.startswith("/api/v1/inbound/")}
+    for path, item in rest.items():
+        for method, operation in item.items():
+            where, responses = f"{method} {path}", operation["responses"]
+            assert _component(responses["401"]) == "Error", where
+            assert _component(responses["403"]) == "Error", where
+            if "{" in path:
+                assert _component(responses["404"]) == "Error", where
+            if "requestBody" in operation:
+                assert "415" in responses, where
+            if "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", [])):
+                assert "content" in responses["400"], where
+            for status, response in responses.items():
+                assert status < "400" or "content" in response, (where, status)
+    split = schema["paths"]["/api/v1/messages/{message_id}/split"]["post"]["responses"]
+    assert _component(split["400"]) == "ValidationError"
+    assert schema["components"]["schemas"]["ValidationError"]["properties"]["detail"] == {"type": "string"}
+    feed = schema["paths"]["/api/v1/live/feed"]["get"]["responses"]["400"]["content"]["application/json"]
+    assert feed["schema"]["additionalProperties"] == {"type": "string"}

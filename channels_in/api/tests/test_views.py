@@ -260,6 +260,50 @@ def test_unknown_inactive_or_other_kind_channel_is_404(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "text/xml"])
+def test_a_body_declared_as_anything_but_json_is_415(
+    api_client: Client, api_channel: ChannelAccount, content_type: str
+) -> None:
+    response = api_client.post(
+        inbound_url(api_channel),
+        data=json.dumps(payload()).encode(),
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {api_channel.config['token']}"},
+    )
+
+    assert response.status_code == 415
+    assert response.json() == {"error": "send the message as application/json"}
+    assert no_rows()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON", ""])
+def test_json_with_parameters_or_no_declared_type_is_accepted(
+    api_client: Client, api_channel: ChannelAccount, content_type: str
+) -> None:
+    response = api_client.generic(
+        "POST",
+        inbound_url(api_channel),
+        data=json.dumps(payload()).encode(),
+        content_type=content_type,
+        headers={"Authorization": f"Bearer {api_channel.config['token']}"},
+    )
+
+    assert response.status_code == 202, response.content
+    assert InboundEvent.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_media_type_is_judged_after_the_credentials(
+    api_client: Client, api_channel: ChannelAccount
+) -> None:
+    response = api_client.post(inbound_url(api_channel), data=b"hello", content_type="text/plain")
+
+    assert response.status_code == 401
+    assert no_rows()
+
+
+@pytest.mark.django_db
 def test_only_post_is_allowed(api_client: Client, api_channel: ChannelAccount) -> None:
     assert api_client.get(inbound_url(api_channel)).status_code == 405
     assert no_rows()

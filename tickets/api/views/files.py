@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -24,7 +24,10 @@ from tickets.models import Attachment, Ticket
 from tickets.selectors import message_get, ticket_card
 from tickets.services.split import message_split
 from tickets.services.tickets import StaleUpdate
+from tickets.templatetags.workspace import PREVIEWABLE
 from tickets.views.attachments import attachment_response
+
+_DOWNLOAD_TYPES = ["application/octet-stream", *sorted(PREVIEWABLE)]
 
 
 class MessageSplitView(APIView):
@@ -40,7 +43,10 @@ class MessageSplitView(APIView):
         responses={
             201: TicketSerializer,
             400: OpenApiResponse(
-                ErrorSerializer, description="Not a customer's message, or the ticket's only one."
+                description=(
+                    "A field is invalid (the answer names it), or the message cannot be split: not a "
+                    "customer's message, or the ticket's only one (`detail` says which)."
+                )
             ),
             404: ErrorSerializer,
             409: OpenApiResponse(
@@ -80,7 +86,15 @@ class AttachmentDownloadView(APIView):
             "Always a download (`Content-Disposition: attachment`, `application/octet-stream`); "
             "`?preview=1` shows a raster image inline, with `nosniff` and a sandboxing CSP."
         ),
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ErrorSerializer},
+        parameters=[
+            OpenApiParameter(
+                "preview", OpenApiTypes.STR, description="`1`: a raster image inline; a download otherwise."
+            )
+        ],
+        responses={
+            **{(200, media_type): OpenApiTypes.BINARY for media_type in _DOWNLOAD_TYPES},
+            404: ErrorSerializer,
+        },
     )
     def get(self, request: Request, attachment_id: int) -> FileResponse:
         visible = Ticket.objects.filter(visible_tickets_q(request.user))
