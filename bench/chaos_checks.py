@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 import threading
@@ -169,7 +170,7 @@ class SocketFollower:
                     max_queue=None,
                 ) as connection:
                     await self._session(connection, stop, wanted)
-            except (OSError, TimeoutError, Exception):  # noqa: BLE001 - any failure: reconnect
+            except (OSError, TimeoutError, Exception):
                 if stop.is_set():
                     return
             self.reconnects += 1
@@ -179,7 +180,11 @@ class SocketFollower:
         hello = json.loads(await asyncio.wait_for(connection.recv(), 20))
         if hello.get("type") != "hello":
             raise ConnectionError(f"expected hello, got {hello}")
-        reader = asyncio.create_task(self._read(connection))
+        # Tickets this connection has an answer to ``subscribe`` for: an inbox copy of an event that
+        # arrives before it is sent again by the subscription's replay (docs/events.md), so only the
+        # subscription's stream is counted.
+        subscribed: set[int] = set()
+        reader = asyncio.create_task(self._read(connection, subscribed))
         try:
             for ticket in list(self.tickets):
                 await self._subscribe(connection, ticket)
@@ -196,13 +201,15 @@ class SocketFollower:
             with contextlib.suppress(Exception):
                 await reader
 
-    async def _read(self, connection: Any) -> None:
+    async def _read(self, connection: Any, subscribed: set[int]) -> None:
         async for raw in connection:
             frame = json.loads(raw)
             if frame.get("type") == "error" and frame.get("code") == "rate_limited":
                 self.rate_limited += 1
             ticket, seq = frame.get("ticket_id"), frame.get("seq")
-            if ticket in self.tickets and isinstance(seq, int) and "data" in frame:
+            if frame.get("type") == "subscribed":
+                subscribed.add(ticket)
+            elif ticket in subscribed and isinstance(seq, int) and "data" in frame:
                 self.received[ticket].append(seq)
 
 
@@ -251,7 +258,7 @@ def sequence_faults(received: list[int], last: int) -> tuple[int, int, int]:
     counts = Counter(received)
     missing = sum(1 for seq in range(1, last + 1) if seq not in counts)
     doubled = sum(count - 1 for count in counts.values())
-    disorder = sum(1 for before, after in zip(received, received[1:], strict=False) if after <= before)
+    disorder = sum(1 for before, after in itertools.pairwise(received) if after <= before)
     return missing, doubled, disorder
 
 
@@ -297,7 +304,7 @@ def outcome(database: Database, *, delivered: set[str]) -> dict[str, Any]:
 def _descents(markers: list[str]) -> int:
     """How many times a customer's message follows a later one of theirs."""
     indexes = [int(marker.rsplit("-", 1)[1]) for marker in markers if marker.startswith("chaos-")]
-    return sum(1 for before, after in zip(indexes, indexes[1:], strict=False) if after < before)
+    return sum(1 for before, after in itertools.pairwise(indexes) if after < before)
 
 
 def now_utc() -> datetime:

@@ -65,9 +65,16 @@ class PrivatePostgres:
             os.chmod(self.root.parent, 0o755)
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
         self._run(
-            str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--no-locale", "--no-sync",
-        )  # fmt: skip
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         self.start()
 
     def start(self) -> None:
@@ -77,8 +84,19 @@ class PrivatePostgres:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
             "-c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB"
         )
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
-                  "-t", "120", "start")  # fmt: skip
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "120",
+            "start",
+        )
         self.started = True
         self.wait_ready()
 
@@ -125,10 +143,25 @@ class PrivateRedis:
     def start(self) -> None:
         log = (self.root / "server.log").open("ab")
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-             "no", "--dir", str(self.root), "--protected-mode", "no"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.root),
+                "--protected-mode",
+                "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
         while True:
