@@ -54,21 +54,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def database_url(name: str) -> str:
-    return f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+def database_url(name: str, *, host: str = PG_HOST, port: int = PG_PORT) -> str:
+    return f"postgres://{PG_USER}@{host}:{port}/{name}"
 
 
-def _admin_connection() -> Any:
-    connection = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres")
+def _admin_connection(*, host: str = PG_HOST, port: int = PG_PORT) -> Any:
+    connection = psycopg2.connect(host=host, port=port, user=PG_USER, dbname="postgres")
     connection.autocommit = True
     return connection
 
 
-def database_recreate(name: str) -> None:
+def database_recreate(name: str, *, host: str = PG_HOST, port: int = PG_PORT) -> None:
     """Drop and create a scratch database; the name must be one of the benchmark's own."""
     if not _SAFE_NAME.match(name) or not name.startswith(("sportello_bench_", "pgbench_bench")):
         raise BenchError(f"refusing to recreate database {name!r}: not a benchmark database")
-    connection = _admin_connection()
+    connection = _admin_connection(host=host, port=port)
     try:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -77,10 +77,10 @@ def database_recreate(name: str) -> None:
         connection.close()
 
 
-def database_drop(name: str) -> None:
+def database_drop(name: str, *, host: str = PG_HOST, port: int = PG_PORT) -> None:
     if not _SAFE_NAME.match(name) or not name.startswith(("sportello_bench_", "pgbench_bench")):
         raise BenchError(f"refusing to drop database {name!r}: not a benchmark database")
-    connection = _admin_connection()
+    connection = _admin_connection(host=host, port=port)
     try:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -179,6 +179,13 @@ class StackConfig:
     conn_max_age: int = 600
     extra_env: dict[str, str] = field(default_factory=dict)
     startup_timeout: float = 90.0
+    # Celery beat, for benchmarks that count on the periodic jobs (the stale-work sweep).
+    beat: bool = False
+    # Another PostgreSQL server and Redis server than the machine's (e.g. private ones a benchmark
+    # starts, stops and restarts itself); the defaults come from BENCH_PG_HOST/PORT and BENCH_REDIS.
+    pg_host: str = PG_HOST
+    pg_port: int = PG_PORT
+    redis_server: str = REDIS_HOST_PORT
 
 
 class Stack:
@@ -190,12 +197,14 @@ class Stack:
         self.asgi_port = free_port() if config.asgi_workers else 0
         self.web_url = f"http://127.0.0.1:{self.web_port}"
         self.asgi_url = f"http://127.0.0.1:{self.asgi_port}" if self.asgi_port else ""
-        self.redis_url = f"redis://{REDIS_HOST_PORT}/{config.redis_db}"
-        self.database_url = database_url(config.database)
+        self.redis_url = f"redis://{config.redis_server}/{config.redis_db}"
+        self.database_url = database_url(config.database, host=config.pg_host, port=config.pg_port)
         self.var_dir = Path(tempfile.mkdtemp(prefix="sportello-bench-"))
         self.log_dir = self.var_dir / "logs"
         self.log_dir.mkdir()
         self._processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        # name -> (command, environment): what ``respawn`` starts again.
+        self._commands: dict[str, tuple[list[str], dict[str, str]]] = {}
         self._redis_locked = False
 
     # --- environment ---------------------------------------------------------------------------------
@@ -241,7 +250,7 @@ class Stack:
 
     def start(self) -> None:
         self._lock_redis()
-        database_recreate(self.config.database)
+        database_recreate(self.config.database, host=self.config.pg_host, port=self.config.pg_port)
         self.manage("migrate", "--noinput", timeout=300)
         self._spawn(
             "web",
@@ -288,6 +297,10 @@ class Stack:
                 ],
                 {},
             )
+        if self.config.beat:
+            schedule = str(self.var_dir / "celerybeat-schedule")
+            command = [PYTHON, "-m", "celery", "-A", "helpdesk", "beat", f"--schedule={schedule}"]
+            self._spawn("beat", [*command, "--loglevel=WARNING"], {})
         deadline = time.monotonic() + self.config.startup_timeout
         self._wait_http(self.web_url, deadline)
         if self.asgi_url:
@@ -315,7 +328,7 @@ class Stack:
     def cleanup(self, *, drop_database: bool = True) -> None:
         if drop_database:
             with contextlib.suppress(Exception):
-                database_drop(self.config.database)
+                database_drop(self.config.database, host=self.config.pg_host, port=self.config.pg_port)
         if self._redis_locked:
             with contextlib.suppress(Exception):
                 redis.Redis.from_url(self.redis_url).flushdb()
@@ -382,8 +395,46 @@ class Stack:
         )
         return [int(row[0]) for row in rows]
 
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the process group ``name`` (children included) and wait for its leader."""
+        for index, (each, process) in enumerate(self._processes):
+            if each == name:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, sig)
+                process.wait(timeout=30)
+                # Children a killed leader left behind (prefork pool processes) share its group.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                del self._processes[index]
+                return
+        raise BenchError(f"no running process {name!r}")
+
+    def respawn(self, name: str) -> None:
+        """Start ``name`` again as it was first started, and wait until it answers."""
+        command, env = self._commands[name]
+        self._spawn(name, command, env)
+        deadline = time.monotonic() + self.config.startup_timeout
+        if name == "web":
+            self._wait_http(self.web_url, deadline, only=name)
+        elif name == "uvicorn":
+            self._wait_http(self.asgi_url, deadline, only=name)
+
+    def supervise(self) -> list[tuple[str, int]]:
+        """Start again every process that exited, as a deployment's restart policy does.
+
+        Returns the name and exit status of each one restarted.
+        """
+        exited = [(name, process) for name, process in self._processes if process.poll() is not None]
+        for name, process in exited:
+            self._processes.remove((name, process))
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            self.respawn(name)
+        return [(name, int(process.returncode)) for name, process in exited]
+
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        log = (self.log_dir / f"{name}.log").open("wb")
+        self._commands[name] = (command, env)
+        log = (self.log_dir / f"{name}.log").open("ab")
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -394,15 +445,17 @@ class Stack:
         )
         self._processes.append((name, process))
 
-    def _check_alive(self) -> None:
+    def _check_alive(self, only: str | None = None) -> None:
         for name, process in self._processes:
+            if only is not None and name != only:
+                continue
             if process.poll() is not None:
                 raise BenchError(f"{name} exited with {process.returncode}:\n{self.logs(name)}")
 
-    def _wait_http(self, url: str, deadline: float) -> None:
+    def _wait_http(self, url: str, deadline: float, only: str | None = None) -> None:
         host, port = url.removeprefix("http://").split(":")
         while time.monotonic() < deadline:
-            self._check_alive()
+            self._check_alive(only)
             address = (host, int(port))
             with contextlib.suppress(OSError), socket.create_connection(address, timeout=1) as probe:
                 probe.sendall(b"GET /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
