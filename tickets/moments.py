@@ -60,9 +60,13 @@ def moment_check(value: datetime) -> datetime:
 
 
 def _spelled(value: Any) -> Any:
-    return moment_parse(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return moment_parse(value)
+    if isinstance(value, datetime):
+        return value
+    # A number would be read as a Unix time in seconds or milliseconds, a guess the sender never sees.
+    raise MomentInvalid(SPELLING)
 
 
-# A pydantic field for a time a client sends: strings are read by ``moment_parse``, anything pydantic
-# turns into a datetime (a Unix timestamp) is held to the same range.
+# A pydantic field for a time a client sends, as ISO 8601 text read by ``moment_parse``.
 ClientMoment = Annotated[datetime, BeforeValidator(_spelled), AfterValidator(moment_check)]

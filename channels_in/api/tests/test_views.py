@@ -201,10 +201,13 @@ def test_malformed_payload_is_400_naming_the_field(
         "0001-01-01T00:00:00+14:00",
         "9999-12-31T23:59:59-14:00",
         "1066-10-14T09:00:00+00:00",
+        # The schema promises ISO 8601 text: a number is not read as a Unix time.
+        0,
+        1767225600,
     ],
 )
 def test_an_impossible_sent_at_is_refused_at_the_door(
-    api_client: Client, api_channel: ChannelAccount, sent_at: str
+    api_client: Client, api_channel: ChannelAccount, sent_at: str | int
 ) -> None:
     response = post(api_client, api_channel, payload(sent_at=sent_at))
 
