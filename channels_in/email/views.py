@@ -62,8 +62,17 @@ class _PayloadMalformed(Exception):
     pass
 
 
-# What Anymail raises on a payload it cannot read (not a network failure: that is worth a retry).
-_MALFORMED = (AnymailConfigurationError, ValueError, KeyError, TypeError, AttributeError, IndexError)
+# What Anymail raises on a payload it cannot read (not a network failure: that is worth a retry). The
+# standard library's MIME parser, which it runs first, recurses once per nesting level.
+_MALFORMED = (
+    AnymailConfigurationError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+)
 
 
 class _Guarded:

@@ -274,3 +274,21 @@ def test_esp_keys_come_from_the_environment(tmp_path: Path) -> None:
     assert started.returncode == 0, started.stderr
     assert "'MAILGUN_WEBHOOK_SIGNING_KEY': 'mailgun-key'" in started.stdout
     assert "'WEBHOOK_SECRET': 'esp:hook-secret'" in started.stdout
+
+
+def test_a_nesting_bomb_through_a_webhook_is_a_bad_request_not_a_crash(
+    client: Client, mailbox: ChannelAccount, settings: Any
+) -> None:
+    from channels_in.email.tests.test_bad_input import _nested_multiparts
+
+    settings.EMAIL_INBOUND_ESPS = ["mailgun"]
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "mailgun-key"}
+    # The ESP's own parsing reads the MIME before Sportello sees it, and recurses once per level.
+    bomb = _nested_multiparts(5_000).decode()
+
+    response = client.post(
+        BASE + "mailgun/inbound_mime/", _mailgun_signed(b"mailgun-key", {"body-mime": bomb})
+    )
+
+    assert response.status_code == 400
+    assert _nothing_stored()
