@@ -70,12 +70,49 @@ _cleaner = nh3.Cleaner(
 _REMOTE_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?\s*https?:", re.IGNORECASE)
 
 
+# Elements nested deeper than this lose their tags (their text stays): the HTML parser's cost grows with
+# the square of the depth, and no real message nests this deep.
+HTML_MAX_NESTING = 100
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^<>]*?(/?)>")
+_VOID = frozenset(
+    "area base br col embed hr img input link meta param source track wbr".split()  # noqa: SIM905
+)
+
+
+def _nesting_bounded(html: str) -> str:
+    """``html`` without the tags that stand deeper than ``HTML_MAX_NESTING``, in one linear pass.
+
+    Only ever removes tags, and the sanitizer still reads the result, so a tag the removal happens to
+    form is cleaned like any other.
+    """
+    depth = 0
+    kept: list[str] = []
+    start = 0
+    for tag in _TAG.finditer(html):
+        closing, name, self_closing = tag.group(1), tag.group(2).lower(), tag.group(3)
+        if name in _VOID or self_closing:
+            continue
+        if closing:
+            drop = depth > HTML_MAX_NESTING
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            drop = depth > HTML_MAX_NESTING
+        if drop:
+            kept.append(html[start : tag.start()])
+            start = tag.end()
+    if not kept:
+        return html
+    kept.append(html[start:])
+    return "".join(kept)
+
+
 def html_sanitize(html: str) -> str:
     """Only inert markup: no scripts, handlers, forms, frames, ``javascript:`` links, and no image that
     would be fetched from elsewhere (remote, protocol-relative or relative ``src``)."""
     if not html.strip():
         return ""
-    return _cleaner.clean(html).strip()
+    return _cleaner.clean(_nesting_bounded(html)).strip()
 
 
 def remote_image_count(html: str) -> int:

@@ -36,3 +36,26 @@ def test_a_long_name_is_cut_keeping_its_extension() -> None:
     assert len(cleaned) == 255 and cleaned.endswith("x.pdf")
     assert filename_clean("y" * 400) == "y" * 255
     assert filename_clean("a." + "z" * 300) == ("a." + "z" * 300)[:255]
+
+
+def test_deeply_nested_html_costs_time_in_proportion_to_its_size() -> None:
+    import time
+
+    from tickets.sanitize import HTML_MAX_NESTING, html_sanitize
+
+    # A megabyte of nested elements, well under the inbound size limit.
+    bomb = "<div>" * 100_000 + "deep" + "</div>" * 100_000
+    started = time.process_time()
+    cleaned = html_sanitize(bomb)
+    spent = time.process_time() - started
+
+    assert "deep" in cleaned
+    assert cleaned.count("<div>") <= HTML_MAX_NESTING
+    assert spent < 5
+
+
+def test_html_within_the_nesting_bound_keeps_its_structure() -> None:
+    from tickets.sanitize import html_sanitize
+
+    html = "<blockquote>" * 20 + "<p>citato</p>" + "</blockquote>" * 20
+    assert html_sanitize(html) == html
