@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,17 +15,13 @@ import pytest
 
 from channels_in.api.tests.wire import inbound_url, payload
 from channels_in.models import ChannelAccount, InboundEvent
+from tests.fixtures.http_peer import free_port
 from tests.fixtures.personas import make_api_channel
 from tests.fixtures.services import service_missing
+from tests.fixtures.web_process import web_process
 from tests.fixtures.worker import BASE_DIR, database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def web_env(redis_url: str, work_dir: Path, **web: str) -> dict[str, str]:
@@ -48,48 +41,20 @@ def web_env(redis_url: str, work_dir: Path, **web: str) -> dict[str, str]:
     }
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
-
-
 @contextmanager
 def serving(redis_url: str, tmp_path: Path, **web: str) -> Iterator[str]:
     from django.db import connection
 
     if connection.vendor != "postgresql":
         service_missing("PostgreSQL (the web process needs a database server it can share)")
-    port = free_port()
-    log_path = tmp_path / "web.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "helpdesk.web"],
-            cwd=BASE_DIR,
-            env=web_env(redis_url, tmp_path, WEB_BIND=f"127.0.0.1:{port}", **web),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                httpx.get(f"{url}/admin/login/", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, f"not serving after 20s:\n{log_path.read_text()}"
-                time.sleep(0.1)
+    with web_process(
+        web_env(redis_url, tmp_path, **web),
+        port=free_port(),
+        log_path=tmp_path / "web.log",
+        ready_path="/admin/login/",
+        seconds=20,
+    ) as url:
         yield url
-    finally:
-        stop(process)
-        print(log_path.read_text())  # shown by pytest only when the test failed
 
 
 @pytest.fixture

@@ -11,19 +11,17 @@ in ``schemathesis.toml`` beside this file; docs/api.md says how to run it by han
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.contract.seed import Seeded, seed
+from tests.fixtures.http_peer import free_port
 from tests.fixtures.services import service_missing
+from tests.fixtures.web_process import web_process
 from tests.fixtures.worker import BASE_DIR, database_url
 
 pytestmark = [pytest.mark.contract, pytest.mark.django_db(transaction=True)]
@@ -32,12 +30,6 @@ CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 # Far above what the run takes; only a hang reaches it.
 RUN_SECONDS = 600
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,7 +44,6 @@ def server(seeded: Seeded, clean_redis: str, settings, tmp_path: Path) -> Iterat
 
     if connection.vendor != "postgresql":
         service_missing("PostgreSQL (the web process needs a database server it can share)")
-    port = _free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -64,41 +55,11 @@ def server(seeded: Seeded, clean_redis: str, settings, tmp_path: Path) -> Iterat
         "SPORTELLO_VAR_DIR": str(tmp_path / "var"),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "LOG_LEVEL": "WARNING",
-        "WEB_BIND": f"127.0.0.1:{port}",
         "WEB_WORKERS": "1",
         "WEB_THREADS": "2",
     }
-    log_path = tmp_path / "web.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "helpdesk.web"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                httpx.get(f"{url}/api/schema/", timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, f"not serving after 30s:\n{log_path.read_text()}"
-                time.sleep(0.2)
+    with web_process(env, port=free_port(), log_path=tmp_path / "web.log", ready_path="/api/schema/") as url:
         yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        print(log_path.read_text()[-5000:])  # shown by pytest only when the test failed
 
 
 def test_every_answer_is_the_one_the_schema_documents(server: str, seeded: Seeded, tmp_path: Path) -> None:
