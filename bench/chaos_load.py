@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+from bench.wire import http_response_read
+
 ATTEMPTS = 12
 BACKOFF_CAP = 4.0
 
@@ -55,7 +57,7 @@ class HttpPool:
             head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
             head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
             writer.write(head.encode() + b"\r\n" + body)
-            status, close, payload = await asyncio.wait_for(_read_response(reader), 60)
+            status, close, payload = await asyncio.wait_for(http_response_read(reader), 60)
             if close:
                 writer.close()
                 connection = None
@@ -67,37 +69,6 @@ class HttpPool:
             raise
         finally:
             self.free.put_nowait(connection)
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
-    status_line = await reader.readline()
-    if not status_line:
-        raise ConnectionError("connection closed")
-    status = int(status_line.split(b" ", 2)[1])
-    length, close, chunked = 0, False, False
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b"\n", b""):
-            break
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"connection" and value.strip().lower() == b"close":
-            close = True
-        elif name == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-    if chunked:
-        body = b""
-        while True:
-            size = int((await reader.readline()).strip() or b"0", 16)
-            if size == 0:
-                await reader.readline()
-                break
-            body += await reader.readexactly(size)
-            await reader.readline()
-        return status, close, body
-    return status, close, (await reader.readexactly(length) if length else b"")
 
 
 RETRYABLE = (

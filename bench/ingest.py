@@ -41,6 +41,7 @@ from bench.common import (  # noqa: E402
     server_settings,
     write_results,
 )
+from bench.wire import http_response_read  # noqa: E402
 
 GOAL_RATIO = 0.5
 _SETUP = """
@@ -87,27 +88,6 @@ def _requests(*, key: str, token: str, messages: int, customers: int, seed: int)
     return result
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
-    status_line = await reader.readline()
-    if not status_line:
-        raise ConnectionError("connection closed")
-    status = int(status_line.split(b" ", 2)[1])
-    length = 0
-    close = False
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b"\n", b""):
-            break
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"connection" and value.strip().lower() == b"close":
-            close = True
-    body = await reader.readexactly(length) if length else b""
-    return status, close, body
-
-
 async def _drive(port: int, requests: list[bytes], concurrency: int, deadline: float) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -126,7 +106,7 @@ async def _drive(port: int, requests: list[bytes], concurrency: int, deadline: f
                         reader, writer = await asyncio.open_connection("127.0.0.1", port)
                     started = time.perf_counter()
                     writer.write(requests[index])
-                    status, close, _ = await _read_response(reader)  # type: ignore[arg-type]
+                    status, close, _ = await http_response_read(reader)  # type: ignore[arg-type]
                     latencies.append(time.perf_counter() - started)
                     statuses[status] = statuses.get(status, 0) + 1
                     if close:
