@@ -114,7 +114,10 @@ def inbound_from_parsed(
     if parsed.refused:
         raise PayloadError(f"the mail cannot be read: {parsed.refused}")
     address, name, header = _sender(parsed)
-    if not address:
+    if not address and header_text(raw, "From"):
+        # A From header with no address the parser could use: repaired where it says which word it is.
+        address, name, header = "", "", "From"
+    elif not address:
         raise PayloadError("the mail has no sender address (From, Reply-To and Sender are all missing)")
     address, name, repaired_from = _deliverable(address, name, header, raw)
     if config.is_ours(address):

@@ -106,14 +106,19 @@ def _charset_of(part: Message) -> str:
 
 def part_text(part: Message) -> str:
     """A text part decoded with (the superset of) its declared charset, else UTF-8, else Windows-1252."""
+    return clean_text(bytes_decode(_payload_bytes(part), [_charset_of(part) or "utf-8", "utf-8"]))
+
+
+def _payload_bytes(part: Message) -> bytes:
+    """A leaf part's content, transfer encoding undone; its text as it stands where that cannot be."""
     try:
-        payload = part.get_payload(decode=True)
+        content = part.get_payload(decode=True)
     except Exception:
-        payload = None
-    if payload is None:
+        content = None
+    if content is None:
         raw = part.get_payload()
-        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
-    return clean_text(bytes_decode(payload, [_charset_of(part) or "utf-8", "utf-8"]))
+        content = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    return content
 
 
 def content_type_of(part: Message) -> str:
@@ -293,14 +298,7 @@ def part_bytes(part: Message) -> bytes:
             return "".join(out).encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:
             return "".join(out).encode("utf-8", "replace")
-    try:
-        content = part.get_payload(decode=True)
-    except Exception:
-        content = None
-    if content is None:
-        raw = part.get_payload()
-        content = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
-    return content
+    return _payload_bytes(part)
 
 
 # Parts that are a report's sections, named for what they are rather than numbered.
