@@ -215,7 +215,14 @@ def _config(
             WorkerSpec("other", ("routing", "default", "sla", "outbound"), concurrency=2),
         ],
         # A dead worker's work is picked up by the stale-work sweep; short periods keep a run short.
-        extra_env={"STALE_WORK_SECONDS": str(options.stale_seconds), "REQUEUE_INTERVAL_SECONDS": "2"},
+        extra_env={
+            "STALE_WORK_SECONDS": str(options.stale_seconds),
+            "REQUEUE_INTERVAL_SECONDS": "2",
+            # The integrator's callback is the bench's own server on loopback, which the guarded
+            # outbound client refuses unless told otherwise.
+            "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
+            "OUTBOUND_ALLOWED_PORTS": "1024-65535",
+        },
     )
 
 

@@ -29,7 +29,8 @@ class SecretsHiddenFilter(SafeExceptionReporterFilter):
         except RecursionError:
             return self.cleansed_substitute
         if isinstance(cleansed, str):
-            return _URL_PASSWORD.sub(r"\g<head>:***@", cleansed)
+            # str() also resolves lazy strings (axes keeps its settings as lazy proxies of str).
+            return _URL_PASSWORD.sub(r"\g<head>:***@", str(cleansed))
         return cleansed
 
     def get_traceback_frame_variables(

@@ -189,6 +189,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "helpdesk.example.com",
     "TRUST_PROXY_PROTO": "true",
     "ANYMAIL_WEBHOOK_SECRET": "sportello:a-long-webhook-secret",
+    "EMAIL_INBOUND_ESPS": "postmark",
 }
 TRANSPORT = (
     "SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, "

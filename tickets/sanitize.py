@@ -58,15 +58,24 @@ def _starts_with(value: str, prefixes: tuple[str, ...]) -> bool:
     return value.lstrip()[:16].lower().startswith(prefixes)
 
 
-_cleaner = nh3.Cleaner(
-    tags={*nh3.ALLOWED_TAGS, "font"},
-    clean_content_tags={"script", "style", "title", "head"},
-    attributes=_ATTRIBUTES,
-    attribute_filter=_attribute_filter,
-    url_schemes={"http", "https", "mailto", "tel", "cid", "data"},
-    link_rel="noopener noreferrer nofollow",
-    filter_style_properties=_STYLE_PROPERTIES,
-)
+def _cleaner_of(*, styles: bool) -> nh3.Cleaner:
+    attributes = dict(_ATTRIBUTES)
+    if not styles:
+        attributes["*"] = attributes["*"] - {"style"}
+    return nh3.Cleaner(
+        tags={*nh3.ALLOWED_TAGS, "font"},
+        clean_content_tags={"script", "style", "title", "head"},
+        attributes=attributes,
+        attribute_filter=_attribute_filter,
+        url_schemes={"http", "https", "mailto", "tel", "cid", "data"},
+        link_rel="noopener noreferrer nofollow",
+        filter_style_properties=_STYLE_PROPERTIES if styles else None,
+    )
+
+
+_cleaner = _cleaner_of(styles=True)
+# The workspace's Content-Security-Policy refuses inline style, so pages get no style attributes.
+_page_cleaner = _cleaner_of(styles=False)
 _REMOTE_IMAGE = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?\s*https?:", re.IGNORECASE)
 
 
@@ -113,6 +122,13 @@ def html_sanitize(html: str) -> str:
     if not html.strip():
         return ""
     return _cleaner.clean(_nesting_bounded(html)).strip()
+
+
+def html_for_page(html: str) -> str:
+    """Stored HTML as the workspace shows it: the same policy, without inline style attributes."""
+    if not html.strip():
+        return ""
+    return _page_cleaner.clean(_nesting_bounded(html)).strip()
 
 
 def remote_image_count(html: str) -> int:

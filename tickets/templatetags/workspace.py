@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from tickets.sanitize import html_sanitize
+from tickets.sanitize import html_for_page
 
 register = template.Library()
 
@@ -30,7 +30,7 @@ def sanitize_html(html: str) -> str:
     Stored HTML is sanitized on the way in; rendering cleans again so that no row written by an older
     version or another path can ever reach an agent's browser unfiltered.
     """
-    return html_sanitize(html)
+    return html_for_page(html)
 
 
 _QUOTE_INTRO = re.compile(r"^(on .+ wrote:|il giorno .+ ha scritto:|-----original message-----)\s*$", re.I)

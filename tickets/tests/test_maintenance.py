@@ -53,7 +53,7 @@ def test_lost_and_abandoned_events_are_processed_the_others_left_alone(api_chann
     fresh = event(api_channel, "fresh")
     working = event(api_channel, "working", enqueued_at=ago(60), claimed_at=ago(0.5), attempts=1)
     backing_off = event(api_channel, "backing-off", enqueued_at=timezone.now() + timedelta(seconds=8))
-    failed = event(api_channel, "failed", enqueued_at=ago(60), state=InboundEvent.State.FAILED)
+    failed = event(api_channel, "failed", enqueued_at=ago(60), state=InboundEvent.State.FAILED, error="boom")
 
     # Tasks run in-process in these tests, so a re-queued event is processed right here.
     assert stale_work_requeue() == {"events": 2, "messages": 0}
