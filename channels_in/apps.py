@@ -12,3 +12,6 @@ class ChannelsInConfig(AppConfig):
         # and registers the mailbox polling tasks, which Celery's autodiscovery does not reach; the
         # checks warn of an ESP webhook enabled without its secret.
         from channels_in.email import checks, signals, tasks  # noqa: F401
+        from channels_in.registry import channels_register
+
+        channels_register()

@@ -14,10 +14,11 @@ from django.db.models import Field, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from channels_in.base import EventIgnored, InboundMessage, PayloadError
+from channels_in.base import EventIgnored, PayloadError
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
 from helpdesk.sql import row_values, rows_update, statement_run
+from tickets.inbound import InboundMessage
 from tickets.services.bounces import bounce_record
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.ingest_batch import ingest_batch

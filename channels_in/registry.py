@@ -1,9 +1,11 @@
-"""The only way ``tickets`` reaches a channel: by kind, never by importing an adapter."""
+"""Every kind of channel by name: adapters are found here, and fill the port of ``tickets`` at start-up."""
 
 from __future__ import annotations
 
 from importlib import import_module
 from typing import TYPE_CHECKING
+
+from tickets.channel_port import UnknownChannelKind, channel_register
 
 if TYPE_CHECKING:
     from channels_in.base import Adapter
@@ -16,10 +18,6 @@ _ADAPTERS: dict[str, str] = {
 _cache: dict[str, Adapter] = {}
 
 
-class UnknownChannelKind(LookupError):
-    pass
-
-
 def adapter_for(kind: str) -> Adapter:
     if kind not in _cache:
         try:
@@ -28,3 +26,9 @@ def adapter_for(kind: str) -> Adapter:
             raise UnknownChannelKind(kind) from exc
         _cache[kind] = getattr(import_module(module_name), class_name)()
     return _cache[kind]
+
+
+def channels_register() -> None:
+    """Give ``tickets`` every kind's adapter through its port (``tickets.channel_port``)."""
+    for kind in _ADAPTERS:
+        channel_register(adapter_for(kind))

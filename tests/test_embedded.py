@@ -297,7 +297,7 @@ def test_a_failed_delivery_is_retried_after_its_countdown_in_the_server(server: 
     script = textwrap.dedent(
         f"""
         from django.contrib.auth.models import User
-        from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
+        from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
         from channels_in.models import ChannelAccount
         from helpdesk.embedded import tasks_deferred
         from tickets.services.ingest import ingest_inbound_message
@@ -365,7 +365,7 @@ def test_tasks_deferred_leaves_the_work_to_the_server(
 
 
 def _inbound(account: ChannelAccount) -> Any:
-    from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
+    from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 
     return InboundMessage(
         channel_account_id=account.pk,

@@ -74,8 +74,8 @@ def message_visitor_groups(message: Message) -> list[str]:
     The visitor is the web-chat identity the message came from or goes to; messages on any other
     channel, internal notes and system lines reach no visitor.
     """
-    from channels_in.base import IdentityKind
     from channels_in.models import ChannelAccount
+    from tickets.inbound import IdentityKind
     from tickets.models import Message
 
     if message.direction not in {Message.Direction.INBOUND, Message.Direction.OUTBOUND}:
@@ -90,7 +90,7 @@ def message_visitor_groups(message: Message) -> list[str]:
 
 def ticket_visitor_groups(ticket_id: int) -> list[str]:
     """The widget of the visitor a web-chat ticket is talking with (for live-only hints like typing)."""
-    from channels_in.base import IdentityKind
+    from tickets.inbound import IdentityKind
     from tickets.models import Message
 
     value = (

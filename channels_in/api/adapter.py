@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from channels_in.api import client
 from channels_in.api.schemas import payload_parse
-from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage, SendResult
+from tickets.channel_port import SendResult
+from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from tickets.sanitize import html_sanitize
 
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any
 
-from channels_in.base import AdapterError, SendResult
 from channels_in.signing import SIGNATURE_HEADER, body_signature
+from tickets.channel_port import AdapterError, SendResult
 from tickets.jsonload import json_load
 from tickets.net import OutboundRefused, OutboundTooLarge, OutboundUnreachable, outbound_request
 

@@ -8,22 +8,16 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from channels_in.base import (
-    EventIgnored,
-    IdentityClaim,
-    IdentityKind,
-    InboundAttachment,
-    InboundMessage,
-    PayloadError,
-)
+from channels_in.base import EventIgnored, PayloadError
 from channels_in.email import client
 from channels_in.email.addresses import email_address_valid, header_text, mailbox_repair
 from channels_in.email.parse import ParsedEmail, email_parse
 from channels_in.email.schemas import MailboxConfig, MailboxConfigError, mailbox_config
+from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 
 if TYPE_CHECKING:
-    from channels_in.base import SendResult
     from channels_in.models import ChannelAccount, InboundEvent
+    from tickets.channel_port import SendResult
     from tickets.models import Message
 
 _TOKEN_TAG = re.compile(r"\s*\[#[0-9a-f]{6,20}\]\s*")

@@ -20,7 +20,7 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from channels_in.base import AdapterError, SendResult
+from tickets.channel_port import AdapterError, SendResult
 from tickets.sanitize import html_sanitize
 
 if TYPE_CHECKING:

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from channels_in.base import (
-    AdapterError,
-    IdentityClaim,
-    IdentityKind,
-    InboundAttachment,
-    InboundMessage,
-    SendResult,
-)
 from channels_in.webchat.schemas import visitor_event_parse
 from tickets import events
+from tickets.channel_port import AdapterError, SendResult
+from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 
 if TYPE_CHECKING:
     from channels_in.models import ChannelAccount, InboundEvent

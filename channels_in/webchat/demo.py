@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from channels_in.webchat.adapter import provider_message_id
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply
 

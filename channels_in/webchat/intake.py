@@ -15,13 +15,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from channels_in.base import IdentityKind
 from channels_in.inbound import Recorded, inbound_event_record
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.webchat.adapter import provider_message_id
 from channels_in.webchat.schemas import AttachmentOut, VisitorEvent, WebchatConfig
 from channels_in.webchat.tokens import Visitor
 from tickets.client_address import address_group
+from tickets.inbound import IdentityKind
 from tickets.models import ContactIdentity, Message
 from tickets.ratelimit import Budget, BudgetSpent, budget_take, budgets_take
 from tickets.services.messages import message_status_update

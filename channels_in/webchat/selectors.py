@@ -8,10 +8,10 @@ from typing import Any
 from django.core import signing
 from django.db.models import Q
 
-from channels_in.base import IdentityKind
 from channels_in.models import ChannelAccount
 from channels_in.webchat.adapter import client_id_of
 from channels_in.webchat.schemas import WebchatConfig
+from tickets.inbound import IdentityKind
 from tickets.models import AgentProfile, Attachment, ContactIdentity, Message, Ticket, TicketEvent
 
 HISTORY_LIMIT = 200

@@ -15,9 +15,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from channels_in.base import IdentityKind
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
+from tickets.inbound import IdentityKind
 from tickets.models import CannedResponse, Message, Team, Ticket
 from tickets.services.messages import note_add
 from tickets.services.tickets import ticket_update

@@ -13,13 +13,13 @@ import pytest
 from django.contrib.auth.models import User
 from websockets.asyncio.client import connect
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from channels_in.webchat.tests.conftest import SHOP, make_webchat_channel
 from channels_in.webchat.tokens import Visitor, visitor_token_issue
 from tests.live.conftest import LiveStack, Socket, run, session_cookie
 from tests.live.conftest import open_socket as open_agent_socket
 from tickets import event_schema
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import AgentProfile, Team
 from tickets.services.ingest import ingest_inbound_message
 

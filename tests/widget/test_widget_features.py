@@ -13,7 +13,6 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from channels_in.base import IdentityKind
 from channels_in.models import ChannelAccount
 from channels_in.webchat.tests.conftest import make_webchat_channel
 from channels_in.webchat.tokens import identity_hash
@@ -30,6 +29,7 @@ from tests.widget.test_widget_browser import (
     shop,
     widget,
 )
+from tickets.inbound import IdentityKind
 from tickets.models import Attachment, ContactIdentity, Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]

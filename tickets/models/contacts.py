@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from channels_in.base import IdentityKind
+from tickets.inbound import IdentityKind
 
 
 class Contact(models.Model):

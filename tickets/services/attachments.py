@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from channels_in.base import InboundAttachment
+from tickets.inbound import InboundAttachment
 from tickets.models import Attachment, Message
 from tickets.sanitize import filename_clean
 

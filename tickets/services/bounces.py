@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from channels_in.base import IdentityKind, InboundMessage
 from tickets import events
+from tickets.inbound import IdentityKind, InboundMessage
 from tickets.models import ContactIdentity, Message, Ticket
 from tickets.services.messages import message_status_update
 from tickets.services.serialize import message_data

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.db.models import Q
 from django.utils import timezone
 
-from channels_in.base import IdentityClaim, IdentityKind
+from tickets.inbound import IdentityClaim, IdentityKind
 from tickets.models import Contact, ContactIdentity, MergeSuggestion
 
 _PHONE_JUNK = re.compile(r"[\s().\-/]")

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from channels_in.base import InboundMessage
 from channels_in.models import ChannelAccount
 from tickets import events
+from tickets.inbound import InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store

@@ -27,10 +27,10 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from channels_in.base import IdentityClaim, InboundMessage
 from channels_in.models import ChannelAccount
 from helpdesk.sql import rows_insert, rows_update
 from tickets import events
+from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEvent
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store

@@ -13,10 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from channels_in.base import AdapterError
 from channels_in.models import ChannelAccount
-from channels_in.registry import adapter_for
 from tickets import events
+from tickets.channel_port import AdapterError, channel_for
 from tickets.models import ContactIdentity, Message, Ticket
 from tickets.services.outgoing_attachments import Upload, attachments_add, uploads_check
 
@@ -51,7 +50,7 @@ def reply_target(
 
 
 def _email_identity(ticket: Ticket) -> ContactIdentity | None:
-    from channels_in.base import IdentityKind
+    from tickets.inbound import IdentityKind
 
     return (
         ContactIdentity.objects.filter(contact_id=ticket.contact_id, kind=IdentityKind.EMAIL, bounced_at=None)
@@ -169,7 +168,7 @@ def message_deliver(*, message_id: int) -> DeliveryOutcome:
     try:
         if account is None:
             raise AdapterError("message has no channel", permanent=True)
-        result = adapter_for(account.kind).send(account=account, message=message)
+        result = channel_for(account.kind).send(account=account, message=message)
     except Exception as error:
         if isinstance(error, AdapterError):
             reason, permanent = str(error), error.permanent

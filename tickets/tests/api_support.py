@@ -9,8 +9,8 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Ticket
 from tickets.services.ingest import IngestResult, ingest_inbound_message
 

@@ -10,9 +10,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from tests.fixtures.personas import make_api_channel
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Team, Ticket, TicketEvent
 from tickets.services.ingest import ingest_inbound_message
 

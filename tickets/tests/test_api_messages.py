@@ -5,9 +5,9 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from channels_in.models import ChannelAccount
 from tests.fixtures.personas import make_api_channel
+from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from tickets.models import Message, Team, Ticket, TicketEvent
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_deliver, message_send_reply, note_add

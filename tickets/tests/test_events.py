@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from tickets import event_schema, events
 from tickets.events import Publication
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Message, Team, Ticket
 from tickets.services import presence
 from tickets.services.contacts import contact_merge

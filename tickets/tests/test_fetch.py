@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from celery.exceptions import Retry
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from channels_in.models import ChannelAccount
 from tests.fixtures.http_peer import HttpPeer, Reply, free_port
 from tickets import tasks
+from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from tickets.models import Attachment
 from tickets.services.fetch import FetchOutcome, attachments_fetch
 from tickets.services.ingest import ingest_inbound_message

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from tests.fixtures.personas import make_api_channel
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Contact, ContactIdentity, MergeSuggestion, Message, Ticket, TicketEvent
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.tickets import ticket_update

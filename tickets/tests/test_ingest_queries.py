@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from pytest_django import DjangoAssertNumQueries
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Message
 from tickets.services.ingest import ingest_inbound_message
 

@@ -6,11 +6,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from channels_in.signing import body_signature, signature_valid
 from tests.fixtures.http_peer import HttpPeer, Reply, free_port
 from tests.fixtures.personas import make_api_channel
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_deliver, message_retry, message_send_reply, note_add

@@ -139,7 +139,7 @@ def test_collision_counts_each_agent_once(
 def test_coming_online_offers_waiting_tickets_to_routing(
     store, api_channel, alice: User, billing, commits
 ) -> None:  # type: ignore[no-untyped-def]
-    from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
+    from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
     from tickets.models import Team, Ticket
     from tickets.services.ingest import ingest_inbound_message
 

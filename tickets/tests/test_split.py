@@ -9,11 +9,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
 from tickets import event_schema
 from tickets.events import Publication
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import AgentProfile, Attachment, Message, Team, Ticket, TicketEvent
 from tickets.services.attachments import attachment_file_save
 from tickets.services.ingest import ingest_inbound_message

@@ -6,11 +6,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
 from tests.fixtures.http_peer import HttpPeer, Reply
 from tests.fixtures.personas import make_api_channel
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import (
     AgentProfile,
     CannedResponse,

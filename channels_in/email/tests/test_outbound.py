@@ -71,7 +71,7 @@ def test_attachments_are_sent(
     settings.MEDIA_ROOT = str(tmp_path)
     receive(smtp_mailbox, mail(), django_capture_on_commit_callbacks)
     ticket = Message.objects.get().ticket
-    from channels_in.base import InboundAttachment
+    from tickets.inbound import InboundAttachment
     from tickets.services.attachments import attachments_store
 
     with django_capture_on_commit_callbacks(execute=False):

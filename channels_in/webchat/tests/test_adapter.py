@@ -12,7 +12,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.webchat import intake
 from channels_in.webchat.schemas import config_parse
@@ -20,6 +19,7 @@ from channels_in.webchat.tests.conftest import SHOP
 from channels_in.webchat.tokens import Visitor, anonymous_visitor_id
 from tickets import events
 from tickets.event_schema import check_event
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Attachment, ContactIdentity, MergeSuggestion, Message
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundMessage
 from channels_in.models import ChannelAccount
 from channels_in.webchat.adapter import provider_message_id
+from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Ticket
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply

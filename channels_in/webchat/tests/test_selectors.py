@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from channels_in.base import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from channels_in.models import ChannelAccount
 from channels_in.webchat.adapter import provider_message_id
 from channels_in.webchat.schemas import config_parse
 from channels_in.webchat.selectors import availability, visitor_catch_up
+from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from tickets.models import AgentProfile, Ticket
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply, note_add
