@@ -33,14 +33,12 @@ sys.path[:] = [str(_HERE.parent)] + [entry for entry in sys.path if Path(entry o
 from bench.common import (  # noqa: E402
     PYTHON,
     BenchError,
-    PgbenchResult,
     Stack,
     StackConfig,
     WorkerSpec,
-    pgbench_tpcb,
-    server_settings,
     write_results,
 )
+from bench.postgres import PgbenchResult, pgbench_tpcb, server_settings  # noqa: E402
 from bench.wire import http_response_read  # noqa: E402
 
 GOAL_RATIO = 0.5

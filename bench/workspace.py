@@ -35,11 +35,9 @@ from bench.common import (  # noqa: E402
     PYTHON,
     ROOT,
     BenchError,
-    _admin_connection,
-    database_recreate,
-    database_url,
     write_results,
 )
+from bench.postgres import admin_connection, database_recreate, database_url  # noqa: E402
 from bench.workspace_seed import Directory, SeedSize, seed  # noqa: E402
 
 DATABASE = "sportello_bench_workspace"
@@ -77,7 +75,7 @@ def manage(*args: str, timeout: float = 1800) -> None:
 
 def seeded_size() -> dict[str, Any] | None:
     """The size the database was seeded at, or None when it is missing or was never fully seeded."""
-    admin = _admin_connection()
+    admin = admin_connection()
     try:
         with admin.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
