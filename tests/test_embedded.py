@@ -26,7 +26,7 @@ import pytest
 
 from channels_in.models import ChannelAccount
 from helpdesk.celery import app as celery_app
-from helpdesk.embedded import tasks_deferred
+from tickets.tasks import tasks_deferred
 from tickets import demo
 from tickets.models import Message
 from tickets.services.ingest import ingest_inbound_message
@@ -299,7 +299,7 @@ def test_a_failed_delivery_is_retried_after_its_countdown_in_the_server(server: 
         from django.contrib.auth.models import User
         from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
         from channels_in.models import ChannelAccount
-        from helpdesk.embedded import tasks_deferred
+        from tickets.tasks import tasks_deferred
         from tickets.services.ingest import ingest_inbound_message
         from tickets.services.messages import message_send_reply
 

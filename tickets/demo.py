@@ -31,7 +31,7 @@ from rest_framework.authtoken.models import Token
 from channels_in.api.adapter import api_identity_value
 from channels_in.models import ChannelAccount
 from channels_in.signing import SIGNATURE_HEADER, signature_valid
-from helpdesk.embedded import tasks_deferred
+from tickets.tasks import tasks_deferred
 from tickets.demo_conversations import CONVERSATIONS, CUSTOMERS, Conversation
 from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.jsonload import json_load

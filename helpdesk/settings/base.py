@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "csp",
     "tickets",
     "channels_in",
+    # Last: the wiring, which holds the ``serve`` command and imports the apps above.
+    "helpdesk",
 ]
 
 MIDDLEWARE = [
@@ -336,10 +338,16 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# The sweeps that re-queue work a dead worker held (inbound events, outbound messages) run this often.
+REQUEUE_INTERVAL_SECONDS = env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-work": {
-        "task": "tickets.tasks.requeue_stale_work",
-        "schedule": float(env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)),
+    "requeue-stale-events": {
+        "task": "channels_in.tasks.requeue_stale_events",
+        "schedule": float(REQUEUE_INTERVAL_SECONDS),
+    },
+    "requeue-stale-messages": {
+        "task": "tickets.tasks.requeue_stale_messages",
+        "schedule": float(REQUEUE_INTERVAL_SECONDS),
     },
     "poll-mailboxes": {
         "task": "channels_in.email.tasks.poll_mailboxes",
