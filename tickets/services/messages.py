@@ -13,13 +13,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from channels_in.models import ChannelAccount
 from tickets import events
-from tickets.channel_port import AdapterError, channel_for
+from tickets.channel_port import AdapterError, ChannelAccountLike, channel_for
 from tickets.models import ContactIdentity, Message, Ticket
 from tickets.services.outgoing_attachments import Upload, attachments_add, uploads_check
 
 logger = logging.getLogger(__name__)
+
+# The channel kind whose accounts reach customers at their email address.
+_EMAIL_KIND = "email"
 
 
 def _locked(ticket: Ticket) -> Ticket:
@@ -27,8 +29,8 @@ def _locked(ticket: Ticket) -> Ticket:
 
 
 def reply_target(
-    *, ticket: Ticket, channel_account: ChannelAccount | None = None
-) -> tuple[ChannelAccount, ContactIdentity]:
+    *, ticket: Ticket, channel_account: ChannelAccountLike | None = None
+) -> tuple[ChannelAccountLike, ContactIdentity]:
     """Where a reply goes: the identity the customer last wrote from (on ``channel_account`` if given)."""
     inbound = Message.objects.filter(
         ticket__contact_id=ticket.contact_id, direction=Message.Direction.INBOUND, identity__isnull=False
@@ -36,7 +38,7 @@ def reply_target(
     if channel_account is not None:
         inbound = inbound.filter(channel_account=channel_account)
     last = inbound.order_by("-sent_at", "-id").first()
-    if last is None and channel_account is not None and channel_account.kind == ChannelAccount.Kind.EMAIL:
+    if last is None and channel_account is not None and channel_account.kind == _EMAIL_KIND:
         # A customer who has not mailed us yet but gave an address (a web-chat visitor asking to be
         # answered by email when nobody was online) is answered there; the ticket continues by email.
         address = _email_identity(ticket)
@@ -65,7 +67,7 @@ def message_send_reply(
     author: AbstractBaseUser,
     text: str,
     html: str = "",
-    channel_account: ChannelAccount | None = None,
+    channel_account: ChannelAccountLike | None = None,
     attachments: Sequence[Upload] = (),
 ) -> Message:
     """Queue an agent's reply; ``deliver_message`` sends it (with its files) after commit.

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import PermissionDenied as RuleRefused
 
-from channels_in.models import ChannelAccount
 from tickets.api.permissions import assignment_check, is_supervisor
+from tickets.channel_port import ChannelAccountLike
 from tickets.models import (
     AgentProfile,
     ContactIdentity,
@@ -47,9 +47,9 @@ def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
     return ticket
 
 
-def reply_channels(ticket: Ticket) -> list[ChannelAccount]:
+def reply_channels(ticket: Ticket) -> list[ChannelAccountLike]:
     """Channels the contact has written from, most recent first: the ones a reply can go to."""
-    latest: dict[int, ChannelAccount] = {}
+    latest: dict[int, ChannelAccountLike] = {}
     inbound = (
         Message.objects.filter(
             ticket__contact_id=ticket.contact_id,
