@@ -32,6 +32,7 @@ import threading
 import time
 
 import redis
+from celery import current_app
 from django.conf import settings
 
 from channels_in.inbound import ProcessOutcome, inbound_events_process_batch
@@ -57,10 +58,8 @@ _clients: dict[str, redis.Redis] = {}
 
 def _flags() -> redis.Redis | None:
     """The broker's Redis, where the flags live and die with the queued drains; None without one."""
-    from helpdesk.celery import app
-
-    url = str(app.conf.broker_url or "")
-    if app.conf.task_always_eager or not url.startswith(("redis://", "rediss://", "unix://")):
+    url = str(current_app.conf.broker_url or "")
+    if current_app.conf.task_always_eager or not url.startswith(("redis://", "rediss://", "unix://")):
         return None
     client = _clients.get(url)
     if client is None:
