@@ -8,7 +8,7 @@ from channels_in.maintenance import stale_events_requeue
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def ingest_event(self, event_id: int) -> str:  # type: ignore[no-untyped-def]
+def ingest_event(self, event_id: int) -> str:
     outcome = inbound_event_process(event_id=event_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)

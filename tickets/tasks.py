@@ -11,7 +11,7 @@ from tickets.services import maintenance, messages
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def deliver_message(self, message_id: int) -> str:  # type: ignore[no-untyped-def]
+def deliver_message(self, message_id: int) -> str:
     outcome = messages.message_deliver(message_id=message_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
@@ -44,7 +44,7 @@ FETCH_ATTEMPTS = 6
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def fetch_attachments(self, message_id: int) -> int:  # type: ignore[no-untyped-def]
+def fetch_attachments(self, message_id: int) -> int:
     from tickets.services.fetch import attachments_fetch
 
     outcome = attachments_fetch(message_id=message_id)

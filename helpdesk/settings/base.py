@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -283,7 +284,9 @@ if ":" not in ANYMAIL.get("WEBHOOK_SECRET", ":"):
 
 # --- live layer ----------------------------------------------------------------------------------------
 if EMBEDDED:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    }
 else:
     CHANNEL_LAYERS = {
         "default": {

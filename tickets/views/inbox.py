@@ -29,8 +29,8 @@ from tickets.views.rows import ROW_FIELDS, ticket_rows
 PAGE_SIZE = 50
 # Closed tickets only grow; counting them all on every page load would cost a scan of the whole history.
 COUNT_CAP = 1000
-OPEN = list(Ticket.OPEN_STATUSES)
-CLOSED = [Ticket.Status.SOLVED, Ticket.Status.CLOSED]
+OPEN: list[str] = list(Ticket.OPEN_STATUSES)
+CLOSED: list[str] = [Ticket.Status.SOLVED, Ticket.Status.CLOSED]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,12 @@ def _view_q(key: str, *, user: Any, team_ids: list[int], team_id: int | None = N
 
 
 def _statuses_of(key: str) -> list[str]:
-    return {"waiting": [Ticket.Status.PENDING], "solved": CLOSED, "search": OPEN + CLOSED}.get(key, OPEN)
+    statuses: dict[str, list[str]] = {
+        "waiting": [Ticket.Status.PENDING],
+        "solved": CLOSED,
+        "search": OPEN + CLOSED,
+    }
+    return statuses.get(key, OPEN)
 
 
 def inbox_views(
