@@ -9,7 +9,7 @@ PORT ?= 8000
 PUBLIC_URL ?= http://$(HOST):$(PORT)
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install system-packages run test lint format bench-ingest bench-workspace screenshots
+.PHONY: install system-packages run test lint typecheck format bench-ingest bench-workspace screenshots
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,15 @@ system-packages:
 test: install system-packages
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## ruff (style, timezone-aware datetimes, the import arrows of docs/architecture.md), formatting, mypy.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Type-check helpdesk/, tickets/ and channels_in/ with mypy and django-stubs (pyproject.toml).
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -32,6 +32,7 @@ import threading
 import time
 
 import redis
+from celery import current_app
 from django.conf import settings
 
 from channels_in.inbound import ProcessOutcome, inbound_events_process_batch
@@ -41,8 +42,9 @@ logger = logging.getLogger(__name__)
 # Events a drain files before it hands over to a fresh task, behind whatever else is queued.
 DRAIN_BATCH = 1000
 # Most events filed per transaction: set-based filing pays per batch, and a batch is only as large as
-# the backlog (one event when idle). Its row locks are held until its commit, about 0.2 s for a full
-# batch under load. In bench/ingest, 200 instead of 50 let one drain keep up with 1,100 messages/s.
+# the backlog (one event when idle). Its row locks are held until its commit, a fraction of a second
+# for a full batch under load; a larger batch lets one drain keep up with a far higher rate
+# (bench/ingest, docs/performance.md).
 TRANSACTION_BATCH = 200
 # Longer than a drain normally waits in the queue or takes for a batch; a lost drain's slot is free
 # again after this.
@@ -57,10 +59,8 @@ _clients: dict[str, redis.Redis] = {}
 
 def _flags() -> redis.Redis | None:
     """The broker's Redis, where the flags live and die with the queued drains; None without one."""
-    from helpdesk.celery import app
-
-    url = str(app.conf.broker_url or "")
-    if app.conf.task_always_eager or not url.startswith(("redis://", "rediss://", "unix://")):
+    url = str(current_app.conf.broker_url or "")
+    if current_app.conf.task_always_eager or not url.startswith(("redis://", "rediss://", "unix://")):
         return None
     client = _clients.get(url)
     if client is None:
@@ -72,8 +72,8 @@ def ingest_schedule(event_id: int) -> None:
     """Called once the event is committed: make sure a worker will file it.
 
     With a Redis broker the flag is set by this process's requester thread, right after and once for
-    every event committed meanwhile: a Redis round trip in each webhook request was a fifth of its
-    CPU. The event is already stored, and a drain comes for it as soon as the requester has run; if
+    every event committed meanwhile: a Redis round trip in each webhook request was a large share of
+    its CPU. The event is already stored, and a drain comes for it as soon as the requester has run; if
     the process dies first, the stale-work sweep queues one.
     """
     from channels_in import tasks

@@ -5,15 +5,13 @@ countdowns and retries with backoff and the beat schedule runs as it would in th
 Every other process (management commands, a shell) runs tasks eagerly, as the settings say. The
 memory broker dies with its process, which is safe because the database is the record of pending
 work: at start-up the server re-queues what earlier processes left behind, and the periodic
-``requeue_stale_work`` job keeps doing so while it runs.
+``requeue_stale_events`` and ``requeue_stale_messages`` jobs keep doing so while it runs.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,9 +86,11 @@ def start(*, threads: int | None = None) -> Running:
     clock = beat.EmbeddedService(app, thread=True, scheduler_cls="celery.beat:Scheduler")
     clock.start()
 
-    from tickets.tasks import requeue_stale_work
+    from channels_in.tasks import requeue_stale_events
+    from tickets.tasks import requeue_stale_messages
 
-    requeue_stale_work.delay()
+    requeue_stale_events.delay()
+    requeue_stale_messages.delay()
     logger.info("in-process worker (queues %s) and beat started", ", ".join(QUEUES))
     return Running(worker=worker, worker_thread=worker_thread, beat=clock)
 
@@ -104,21 +104,3 @@ def stop(running: Running, *, timeout: float = 15.0) -> None:
         logger.warning(
             "the in-process worker was still busy after %.0fs; leaving it to the database", timeout
         )
-
-
-@contextmanager
-def tasks_deferred() -> Iterator[None]:
-    """Send tasks to the broker instead of running them here, even where the settings say eager.
-
-    In embedded mode nothing consumes this process's memory broker, so the work stays pending in
-    the database until the server re-queues it; with Redis the workers pick it up at once. Tasks
-    are sent on commit, so the transactions that send them must end inside this block. Use it only
-    for work the database records as pending (inbound events, outbound messages): other tasks sent
-    here are lost in embedded mode.
-    """
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = previous

@@ -9,6 +9,7 @@ local variable or dictionary key whose name says it holds a secret (a channel's 
 from __future__ import annotations
 
 import re
+from collections.abc import ItemsView
 from typing import Any
 
 from django.http import HttpRequest
@@ -35,6 +36,6 @@ class SecretsHiddenFilter(SafeExceptionReporterFilter):
 
     def get_traceback_frame_variables(
         self, request: HttpRequest | None, tb_frame: Any
-    ) -> list[tuple[str, Any]]:
+    ) -> ItemsView[str, Any]:
         variables = super().get_traceback_frame_variables(request, tb_frame)
-        return [(name, self.cleanse_setting(name, value)) for name, value in variables]
+        return {name: self.cleanse_setting(name, value) for name, value in variables}.items()

@@ -28,7 +28,7 @@ urlpatterns = [
 handler400 = "helpdesk.errors.bad_request"
 handler404 = "helpdesk.errors.page_not_found"
 if settings.EMBEDDED or settings.DEBUG:
-    from tickets.demo import integrator_reply
+    from channels_in.api.demo import integrator_reply
 
     # The demo API channel's stand-in integrator, so demo replies are really delivered somewhere.
     urlpatterns.insert(0, path("demo/integrator/replies", integrator_reply, name="demo-integrator"))

@@ -4,9 +4,8 @@
 
 Plain HTTP (agent pages, REST API, inbound webhooks) is served over WSGI because a synchronous Django
 view costs far less CPU there than through an ASGI server's sync-to-async bridge. Granian parses HTTP
-natively (Rust, hyper) where gunicorn's gthread workers do it in Python: on a 2-core machine a POST to
-the inbound webhook at concurrency 32 cost 0.96 ms of server CPU instead of 1.28 ms (1,413 req/s
-instead of 1,053), and the full inbound benchmark accepted 729 messages/s instead of 557.
+natively (Rust, hyper) where gunicorn's gthread workers do it in Python: an inbound webhook costs less
+server CPU, so the same cores accept more messages (docs/performance.md has the measurements).
 
 Every value comes from a ``WEB_*`` variable (docs/settings.md); a bad one stops the server before any
 worker starts, naming the variable.

@@ -2,8 +2,8 @@
 
 Provider webhooks, under ``INBOUND_PREFIX``, are most of the requests and serve no person: they go to a
 handler of their own whose middleware is ``WEBHOOK_MIDDLEWARE``. Sessions, authentication, CSRF,
-languages and messages do nothing for a signed POST from a provider, and cost about a fifth of its CPU
-(0.68 ms against 0.51 per webhook request, in-process). Everything else gets the full ``MIDDLEWARE``.
+languages and messages do nothing for a signed POST from a provider, yet were a large share of its CPU
+(docs/performance.md). Everything else gets the full ``MIDDLEWARE``.
 """
 
 from __future__ import annotations

@@ -24,13 +24,14 @@ from typing import Any
 import httpx
 import pytest
 
+from channels_in.api import demo as api_demo
 from channels_in.models import ChannelAccount
 from helpdesk.celery import app as celery_app
-from helpdesk.embedded import tasks_deferred
 from tickets import demo
 from tickets.models import Message
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply
+from tickets.tasks import tasks_deferred
 
 ROOT = Path(__file__).resolve().parent.parent
 # The server's re-queue treats work as abandoned after this long: long enough that a retry the
@@ -147,11 +148,11 @@ def _answers(url: str) -> bool:
 
 def test_banner_names_the_addresses_and_the_demo_credentials(server: Server) -> None:
     banner = server.log.read_text()
-    for path in ("/admin/", "/api/docs/", f"/api/v1/inbound/{demo.API_CHANNEL_KEY}/messages"):
+    for path in ("/admin/", "/api/docs/", f"/api/v1/inbound/{api_demo.API_CHANNEL_KEY}/messages"):
         assert f"{server.url}{path}" in banner
     assert demo.DEMO_PASSWORD in banner
     assert demo.SUPERVISOR_API_TOKEN in banner
-    assert demo.API_CHANNEL_TOKEN in banner
+    assert api_demo.API_CHANNEL_TOKEN in banner
 
 
 def test_static_files_are_served_in_embedded_mode(server: Server) -> None:
@@ -164,8 +165,8 @@ def test_static_files_are_served_in_embedded_mode(server: Server) -> None:
 def test_embedded_mode_answers_the_public_without_debug_pages(server: Server) -> None:
     missing = httpx.get(f"{server.url}/no/such/page/", headers={"Accept-Language": "it"}, timeout=5)
     deep = httpx.post(
-        f"{server.url}/api/v1/inbound/{demo.API_CHANNEL_KEY}/messages",
-        headers={"Authorization": f"Bearer {demo.API_CHANNEL_TOKEN}"},
+        f"{server.url}/api/v1/inbound/{api_demo.API_CHANNEL_KEY}/messages",
+        headers={"Authorization": f"Bearer {api_demo.API_CHANNEL_TOKEN}"},
         content=b"[" * 100_000 + b"]" * 100_000,
         timeout=10,
     )
@@ -179,8 +180,8 @@ def test_embedded_mode_answers_the_public_without_debug_pages(server: Server) ->
 
 def test_a_message_posted_to_the_demo_channel_is_filed_by_the_in_process_worker(server: Server) -> None:
     response = httpx.post(
-        f"{server.url}/api/v1/inbound/{demo.API_CHANNEL_KEY}/messages",
-        headers={"Authorization": f"Bearer {demo.API_CHANNEL_TOKEN}"},
+        f"{server.url}/api/v1/inbound/{api_demo.API_CHANNEL_KEY}/messages",
+        headers={"Authorization": f"Bearer {api_demo.API_CHANNEL_TOKEN}"},
         json={
             "message_id": "newcomer-1",
             "sender": {"id": "newcomer", "name": "Nuovo Cliente"},
@@ -211,8 +212,8 @@ def test_the_readme_first_five_minutes(server: Server) -> None:
         base_url=server.url, headers={"Authorization": f"Token {demo.SUPERVISOR_API_TOKEN}"}, timeout=10
     )
     posted = httpx.post(
-        f"{server.url}/api/v1/inbound/{demo.API_CHANNEL_KEY}/messages",
-        headers={"Authorization": f"Bearer {demo.API_CHANNEL_TOKEN}"},
+        f"{server.url}/api/v1/inbound/{api_demo.API_CHANNEL_KEY}/messages",
+        headers={"Authorization": f"Bearer {api_demo.API_CHANNEL_TOKEN}"},
         json={
             "message_id": "order-1042-1",
             "sender": {"id": "cliente-42", "name": "Lucia Ferrari", "email": "lucia@example.it"},
@@ -299,7 +300,7 @@ def test_a_failed_delivery_is_retried_after_its_countdown_in_the_server(server: 
         from django.contrib.auth.models import User
         from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
         from channels_in.models import ChannelAccount
-        from helpdesk.embedded import tasks_deferred
+        from tickets.tasks import tasks_deferred
         from tickets.services.ingest import ingest_inbound_message
         from tickets.services.messages import message_send_reply
 

@@ -11,7 +11,36 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from django.db import models
+
     from tickets.models import Message
+
+
+class ChannelAccountLike(Protocol):
+    """The fields of a channel account (``Message.channel_account``) that the domain reads."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def config(self) -> Any: ...
+    @property
+    def default_team_id(self) -> int | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
+def channel_account_model() -> type[models.Model]:
+    """The channel account model, as the domain's relations name it, without importing its app."""
+    from tickets.models import Message
+
+    model = Message._meta.get_field("channel_account").related_model
+    if not isinstance(model, type):
+        raise LookupError("Message.channel_account is not bound to a model yet")
+    return model
 
 
 class AdapterError(Exception):

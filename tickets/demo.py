@@ -1,56 +1,36 @@
-"""Demo data: a small Italian help desk with two teams, an API channel and twenty tickets.
+"""Demo data, the domain's part: two teams, their agents and supervisor, and twenty conversations.
 
 Everything customers write goes through ``ingest_inbound_message`` and everything agents do
 through the services, so the demo's timelines, audit trail and counters are the real thing.
 Seeding is idempotent: each conversation is keyed by its first message's id and skipped when
-present, and people, teams and the channel are only created when missing.
-
-A channel adds its own demo part with a module ``channels_in/<kind>/demo.py`` defining
-``demo_seed(context: DemoContext) -> None`` (idempotent too; it runs with tasks deferred, so its
-replies are delivered by the server) and, optionally, ``LINKS``: a list of ``(label, path)`` pairs
-that ``manage.py serve`` prints with the other addresses.
+present, and people and teams are only created when missing. The channels the conversations
+arrive on are seeded, and the whole demo composed, by ``channels_in.demo`` (``manage.py seed_demo``).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from types import ModuleType
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from channels_in.api.adapter import api_identity_value
-from channels_in.models import ChannelAccount
-from channels_in.signing import SIGNATURE_HEADER, signature_valid
-from helpdesk.embedded import tasks_deferred
-from tickets.demo_conversations import CONVERSATIONS, CUSTOMERS, Conversation
+from tickets.channel_port import ChannelAccountLike
+from tickets.demo_conversations import CONVERSATIONS, CUSTOMERS, Conversation, Customer
 from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
-from tickets.jsonload import json_load
-from tickets.models import AgentProfile, Team, Ticket
+from tickets.models import AgentProfile, Message, Team, Ticket
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply, note_add
 from tickets.services.tickets import ticket_update
-
-logger = logging.getLogger(__name__)
+from tickets.tasks import tasks_deferred
 
 # The documented demo credentials (README, docs/operations.md, the banner of ``manage.py serve``).
 DEMO_PASSWORD = "sportello-demo"
 SUPERVISOR_USERNAME = "sara"
 SUPERVISOR_API_TOKEN = "sportello-demo-supervisor-token"
-API_CHANNEL_KEY = "demo"
-API_CHANNEL_TOKEN = "sportello-demo-channel-token"
-API_CHANNEL_SECRET = "sportello-demo-channel-secret"
-# A stand-in integrator, served in embedded/DEBUG mode, receives the replies sent on the demo channel.
-INTEGRATOR_PATH = "/demo/integrator/replies"
 
 BILLING = "Amministrazione"
 TECH = "Assistenza tecnica"
@@ -65,78 +45,33 @@ _AGENT_LANGUAGES = {"marco": ["it"], "giulia": ["it", "en"], "luca": ["it", "en"
 
 
 @dataclass
-class DemoContext:
-    """What a channel's demo module builds on: people, teams and the demo API channel."""
-
+class DemoPeople:
     supervisor: User
     agents: dict[str, User]
     teams: dict[str, Team]
-    api_channel: ChannelAccount
 
 
 @dataclass
-class DemoSummary:
-    conversations_added: int = 0
-    conversations_present: int = 0
-    channel_parts: list[str] = field(default_factory=list)
+class DemoContext(DemoPeople):
+    """What a channel's demo module builds on: people, teams and the demo API channel."""
+
+    api_channel: ChannelAccountLike
 
 
-def demo_seed() -> DemoSummary:
-    """Create whatever part of the demo is missing; running it again changes nothing."""
-    context = _people_and_channel()
-    summary = DemoSummary()
-    for conversation in CONVERSATIONS:
-        if _conversation_seed(context, conversation):
-            summary.conversations_added += 1
-        else:
-            summary.conversations_present += 1
-    for name, module in channel_demo_modules().items():
-        seed = getattr(module, "demo_seed", None)
-        if seed is not None:
-            # Channel parts send their replies the same way: the server delivers them.
-            with tasks_deferred():
-                seed(context)
-            summary.channel_parts.append(name)
-    return summary
-
-
-def demo_context() -> DemoContext | None:
-    """The demo's people and channel if they have been seeded, else None."""
+def demo_people() -> DemoPeople | None:
+    """The demo's people and teams if they have been seeded, else None."""
     supervisor = User.objects.filter(username=SUPERVISOR_USERNAME).first()
-    channel = ChannelAccount.objects.filter(key=API_CHANNEL_KEY).first()
-    if supervisor is None or channel is None:
+    if supervisor is None:
         return None
-    return DemoContext(
+    return DemoPeople(
         supervisor=supervisor,
         agents={user.username: user for user in User.objects.filter(username__in=AGENTS)},
         teams={team.name: team for team in Team.objects.filter(name__in=[BILLING, TECH])},
-        api_channel=channel,
     )
 
 
-def channel_demo_modules() -> dict[str, ModuleType]:
-    """The ``channels_in.<kind>.demo`` modules that exist, by channel kind."""
-    found: dict[str, ModuleType] = {}
-    for kind in ChannelAccount.Kind.values:
-        name = f"channels_in.{kind}.demo"
-        try:
-            present = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:
-            present = False
-        if present:
-            found[kind] = importlib.import_module(name)
-    return found
-
-
-def demo_links() -> list[tuple[str, str]]:
-    """Extra ``(label, path)`` addresses the channels' demo modules want shown."""
-    links: list[tuple[str, str]] = []
-    for module in channel_demo_modules().values():
-        links.extend(getattr(module, "LINKS", []))
-    return links
-
-
-def _people_and_channel() -> DemoContext:
+def demo_people_seed() -> DemoPeople:
+    """The teams, the agents and the supervisor (with the API token), created where missing."""
     with transaction.atomic():
         teams = {
             BILLING: Team.objects.get_or_create(
@@ -158,24 +93,7 @@ def _people_and_channel() -> DemoContext:
             for username, (first, last, team) in AGENTS.items()
         }
         Token.objects.get_or_create(user=supervisor, defaults={"key": SUPERVISOR_API_TOKEN})
-        from django.conf import settings
-
-        channel, _ = ChannelAccount.objects.get_or_create(
-            key=API_CHANNEL_KEY,
-            defaults={
-                "kind": ChannelAccount.Kind.API,
-                "name": "Sito web (API)",
-                "default_team": teams[TECH],
-                "config": {
-                    "token": API_CHANNEL_TOKEN,
-                    "secret": API_CHANNEL_SECRET,
-                    "callback_url": settings.PUBLIC_URL + INTEGRATOR_PATH,
-                    # The demo integrator vouches for its customers' email addresses.
-                    "trust_identities": True,
-                },
-            },
-        )
-    return DemoContext(supervisor=supervisor, agents=agents, teams=teams, api_channel=channel)
+    return DemoPeople(supervisor=supervisor, agents=agents, teams=teams)
 
 
 def _person(username: str, first: str, last: str, *, role: str, teams: list[Team]) -> User:
@@ -200,11 +118,24 @@ def _person(username: str, first: str, last: str, *, role: str, teams: list[Team
     return user
 
 
-def _conversation_seed(context: DemoContext, conversation: Conversation) -> bool:
+def conversations_seed(
+    context: DemoContext, *, sender: Callable[[Customer], IdentityClaim]
+) -> tuple[int, int]:
+    """File the conversations missing on ``context.api_channel``, each customer writing as ``sender``
+    says; returns how many were added and how many were already there."""
+    added = 0
+    for conversation in CONVERSATIONS:
+        added += _conversation_seed(context, conversation, sender=sender)
+    return added, len(CONVERSATIONS) - added
+
+
+def _conversation_seed(
+    context: DemoContext, conversation: Conversation, *, sender: Callable[[Customer], IdentityClaim]
+) -> bool:
     """File one conversation through the services; False when it is already there."""
     channel = context.api_channel
     first_id = f"demo-{conversation.key}-1"
-    if channel.messages.filter(external_id=first_id).exists():
+    if Message.objects.filter(channel_account_id=channel.pk, external_id=first_id).exists():
         return False
     customer = CUSTOMERS[conversation.customer]
     started = timezone.now() - timedelta(hours=conversation.hours_ago)
@@ -217,9 +148,7 @@ def _conversation_seed(context: DemoContext, conversation: Conversation) -> bool
                 inbound=InboundMessage(
                     channel_account_id=channel.pk,
                     external_id=f"demo-{conversation.key}-{inbound_count}",
-                    sender=IdentityClaim(
-                        IdentityKind.API, api_identity_value(channel.pk, customer.sender_id), verified=True
-                    ),
+                    sender=sender(customer),
                     sender_name=customer.name,
                     other_identities=[IdentityClaim(IdentityKind.EMAIL, customer.email, verified=True)],
                     subject=conversation.subject if inbound_count == 1 else "",
@@ -253,20 +182,3 @@ def _conversation_seed(context: DemoContext, conversation: Conversation) -> bool
     if conversation.status != ticket.status:
         ticket_update(ticket=ticket, actor=context.supervisor, status=conversation.status, reason="demo data")
     return True
-
-
-@csrf_exempt
-@require_POST
-def integrator_reply(request: HttpRequest) -> JsonResponse:
-    """The demo channel's integrator: checks the reply's signature and acknowledges it with an id."""
-    channel = ChannelAccount.objects.filter(key=API_CHANNEL_KEY).first()
-    secret = channel.config.get("secret", "") if channel else ""
-    if not signature_valid(secret, request.body, request.headers.get(SIGNATURE_HEADER, "")):
-        return JsonResponse({"error": "bad signature"}, status=401)
-    try:
-        reply = json_load(request.body)
-        message_id = int(reply["message_id"])
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": "not a reply"}, status=400)
-    logger.debug("demo integrator received reply %s on ticket %s", message_id, reply.get("ticket_id"))
-    return JsonResponse({"id": f"demo-reply-{message_id}"})

@@ -10,6 +10,7 @@ document that is accepted can also be stored and re-sent.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -52,7 +53,7 @@ def _check(value: Any, depth_limit: int) -> None:
     while pending:
         item, depth = pending.pop()
         if isinstance(item, dict):
-            children = item.values()
+            children: Iterable[Any] = item.values()
         elif isinstance(item, list):
             children = item
         else:

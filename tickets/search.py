@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet
 
 from tickets.models import Contact, ContactIdentity, Message, Ticket
 
@@ -65,9 +65,19 @@ class _Matches(Func):
         super().__init__(F(column))
         self.query = query
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        sql, params = super().as_sql(compiler, connection, query="%s", **extra)
-        return sql, [*params, self.query]
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
+        sql, params = super().as_sql(
+            compiler, connection, function, template, arg_joiner, query="%s", **extra
+        )
+        return sql, (*params, self.query)
 
 
 def ticket_search_q(text: str) -> Q:
@@ -96,7 +106,7 @@ def _full_text_q(text: str) -> Q:
     by_name = Ticket.objects.filter(contact_id__in=Contact.objects.filter(name__icontains=text).values("pk"))
     identities = ContactIdentity.objects.filter(value__icontains=text).values("contact_id")
     by_identity = Ticket.objects.filter(contact_id__in=identities)
-    arms = [by_name.order_by().values("pk"), by_identity.order_by().values("pk")]
+    arms: list[QuerySet[Any, Any]] = [by_name.order_by().values("pk"), by_identity.order_by().values("pk")]
     query = tsquery_text(text)
     if query:
         # Only punctuation leaves no words to match, but "@example" may still be in an identity.

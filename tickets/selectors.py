@@ -130,7 +130,7 @@ def message_get(*, user: Any, message_id: int) -> Message | None:
     )
 
 
-def _visible_ticket_count(user: Any) -> Subquery:
+def _visible_ticket_count(user: Any) -> Coalesce:
     counted = (
         Ticket.objects.filter(visible_tickets_q(user), contact=OuterRef("pk"))
         .order_by()

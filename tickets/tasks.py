@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from celery import current_app, shared_task
 
 from tickets.services import maintenance, messages
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def deliver_message(self, message_id: int) -> str:  # type: ignore[no-untyped-def]
+def deliver_message(self, message_id: int) -> str:
     outcome = messages.message_deliver(message_id=message_id)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
@@ -41,7 +44,7 @@ FETCH_ATTEMPTS = 6
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def fetch_attachments(self, message_id: int) -> int:  # type: ignore[no-untyped-def]
+def fetch_attachments(self, message_id: int) -> int:
     from tickets.services.fetch import attachments_fetch
 
     outcome = attachments_fetch(message_id=message_id)
@@ -51,5 +54,23 @@ def fetch_attachments(self, message_id: int) -> int:  # type: ignore[no-untyped-
 
 
 @shared_task
-def requeue_stale_work() -> dict[str, int]:
-    return maintenance.stale_work_requeue()
+def requeue_stale_messages() -> int:
+    return maintenance.stale_messages_requeue()
+
+
+@contextmanager
+def tasks_deferred() -> Iterator[None]:
+    """Send tasks to the broker instead of running them here, even where the settings say eager.
+
+    In embedded mode nothing consumes this process's memory broker, so the work stays pending in
+    the database until the server re-queues it; with Redis the workers pick it up at once. Tasks
+    are sent on commit, so the transactions that send them must end inside this block. Use it only
+    for work the database records as pending (inbound events, outbound messages): other tasks sent
+    here are lost in embedded mode.
+    """
+    previous = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        current_app.conf.task_always_eager = previous

@@ -62,7 +62,7 @@ def _thread_headers(message: Message) -> dict[str, str]:
         .order_by("-sent_at", "-id")
         .first()
     )
-    if latest is None:
+    if latest is None or latest.external_id is None:
         return {}
     meta = latest.metadata.get("email", {}) if isinstance(latest.metadata, dict) else {}
     chain = [ref for ref in meta.get("references", []) if isinstance(ref, str)]
@@ -149,10 +149,10 @@ def reply_send(*, account: ChannelAccount, config: MailboxConfig, message: Messa
     if not sent:
         raise AdapterError("the mail backend accepted nothing")
     esp_id = getattr(getattr(mail, "anymail_status", None), "message_id", None)
-    metadata = {"email": {"message_id": message_id, "to": mail.to, "subject": mail.subject}}
+    sent_mail: dict[str, object] = {"message_id": message_id, "to": mail.to, "subject": mail.subject}
     if esp_id is not None:
-        metadata["email"]["esp_message_id"] = str(esp_id)
-    return SendResult(external_id=message_id, metadata=metadata)
+        sent_mail["esp_message_id"] = str(esp_id)
+    return SendResult(external_id=message_id, metadata={"email": sent_mail})
 
 
 def _esp_error(error: AnymailError) -> AdapterError:

@@ -132,8 +132,8 @@ def demo_seed(context: DemoContext | None = None) -> None:
 
 
 def seed_email_demo() -> ChannelAccount:
-    """The email part of the demo, for callers outside ``tickets.demo.demo_seed``."""
-    from tickets.demo import demo_context
+    """The email part of the demo, for callers outside ``channels_in.demo.demo_seed``."""
+    from channels_in.demo import demo_context
 
     demo_seed(demo_context())
     return ChannelAccount.objects.get(key=MAILBOX_KEY)

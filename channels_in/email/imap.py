@@ -13,6 +13,7 @@ import imaplib
 import logging
 import re
 import ssl
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -64,7 +65,7 @@ def imap_connect(config: ImapConfig) -> imaplib.IMAP4:
     return connection
 
 
-def _ok(response: tuple[str, list[object]], what: str) -> list[object]:
+def _ok(response: tuple[str, Sequence[object]], what: str) -> Sequence[object]:
     status, data = response
     if status != "OK":
         raise MailboxError(f"{what}: {status} {data!r}"[:300])
@@ -152,7 +153,8 @@ def _backing_off(account: ChannelAccount, now: datetime) -> bool:
 def _failed(account: ChannelAccount, error: BaseException) -> PollResult:
     now = timezone.now()
     health = _health(account)
-    failures = int(health.get("failures", 0) or 0) + 1
+    previous_failures = health.get("failures")
+    failures = (previous_failures if isinstance(previous_failures, int) else 0) + 1
     interval = timedelta(seconds=settings.EMAIL_POLL_SECONDS)
     delay = min(interval * 2 ** min(failures - 1, 16), MAX_BACKOFF)
     # The message names the failure, never the configuration (which holds the password).

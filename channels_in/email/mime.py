@@ -34,10 +34,11 @@ class MimeTooDeep(Exception):
 
 class _BoundedParser(BytesFeedParser):
     def _new_message(self) -> None:
-        # The parser's stack of open parts is the nesting depth of the part it is about to open.
-        if len(self._msgstack) >= MAX_NESTING:
+        # The parser's stack of open parts is the nesting depth of the part it is about to open. Both
+        # are the stdlib parser's private members, which its type stubs leave out.
+        if len(self._msgstack) >= MAX_NESTING:  # type: ignore[attr-defined]
             raise MimeTooDeep(f"MIME parts nested deeper than {MAX_NESTING} levels")
-        super()._new_message()
+        super()._new_message()  # type: ignore[misc]
 
 
 def message_read(raw: bytes) -> Message:
@@ -115,7 +116,7 @@ def _payload_bytes(part: Message) -> bytes:
         content = part.get_payload(decode=True)
     except Exception:
         content = None
-    if content is None:
+    if not isinstance(content, bytes):  # None: a multipart, or nothing to decode
         raw = part.get_payload()
         content = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
     return content

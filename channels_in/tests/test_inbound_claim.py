@@ -15,10 +15,10 @@ from django.utils import timezone
 from channels_in import inbound as inbound_module
 from channels_in.api.tests.wire import payload
 from channels_in.inbound import ProcessOutcome, inbound_event_process
+from channels_in.maintenance import stale_events_requeue
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.tests.test_inbound import record
 from tickets.models import Message, Ticket, TicketEvent
-from tickets.services.maintenance import stale_work_requeue
 
 
 class WorkerKilled(BaseException):
@@ -141,7 +141,7 @@ def test_a_worker_killed_mid_event_leaves_it_pending_for_the_sweep(
     monkeypatch.undo()
     InboundEvent.objects.filter(pk=event.pk).update(enqueued_at=timezone.now() - timedelta(seconds=31))
     with django_capture_on_commit_callbacks(execute=True):
-        assert stale_work_requeue()["events"] == 1
+        assert stale_events_requeue() == 1
     stored.refresh_from_db()
     assert (stored.state, stored.attempts) == ("done", 1)
     assert Message.objects.count() == 1

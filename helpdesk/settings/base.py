@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import dj_database_url
@@ -90,6 +91,8 @@ INSTALLED_APPS = [
     "csp",
     "tickets",
     "channels_in",
+    # Last: the wiring, which holds the ``serve`` command and imports the apps above.
+    "helpdesk",
 ]
 
 MIDDLEWARE = [
@@ -281,7 +284,9 @@ if ":" not in ANYMAIL.get("WEBHOOK_SECRET", ":"):
 
 # --- live layer ----------------------------------------------------------------------------------------
 if EMBEDDED:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    }
 else:
     CHANNEL_LAYERS = {
         "default": {
@@ -336,10 +341,16 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# The sweeps that re-queue work a dead worker held (inbound events, outbound messages) run this often.
+REQUEUE_INTERVAL_SECONDS = env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-work": {
-        "task": "tickets.tasks.requeue_stale_work",
-        "schedule": float(env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)),
+    "requeue-stale-events": {
+        "task": "channels_in.tasks.requeue_stale_events",
+        "schedule": float(REQUEUE_INTERVAL_SECONDS),
+    },
+    "requeue-stale-messages": {
+        "task": "tickets.tasks.requeue_stale_messages",
+        "schedule": float(REQUEUE_INTERVAL_SECONDS),
     },
     "poll-mailboxes": {
         "task": "channels_in.email.tasks.poll_mailboxes",
@@ -441,7 +452,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tickets.models.Ticket.Status",
         "MessageStatusEnum": "tickets.models.Message.Status",
         "ChannelKindEnum": "channels_in.models.ChannelAccount.Kind",
-        "IdentityKindEnum": "channels_in.base.IdentityKind.CHOICES",
+        "IdentityKindEnum": "tickets.inbound.IdentityKind.CHOICES",
     },
     # The API channel's endpoint is a plain Django view (the inbound hot path): its hook describes it.
     "POSTPROCESSING_HOOKS": [

@@ -234,8 +234,8 @@ def test_the_demo_page_served_by_the_help_desk_embeds_a_working_chat(  # type: i
 ) -> None:
     from django.db import connections
 
+    from channels_in.demo import demo_seed
     from channels_in.webchat.demo import DEMO_CHANNEL_KEY
-    from tickets.demo import demo_seed
 
     # Seeded off this thread: Playwright keeps an event loop on it, where live publishing cannot run.
     def seed() -> None:

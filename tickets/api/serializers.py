@@ -10,7 +10,7 @@ from django.db import models
 from django.urls import reverse
 from rest_framework import serializers
 
-from channels_in.models import ChannelAccount
+from tickets.channel_port import channel_account_model
 from tickets.models import (
     AgentProfile,
     Attachment,
@@ -73,7 +73,7 @@ class TeamRefSerializer(serializers.ModelSerializer):
 
 class ChannelRefSerializer(serializers.ModelSerializer):
     class Meta:
-        model = ChannelAccount
+        model = channel_account_model()
         fields = ["id", "kind", "name"]
 
 
@@ -231,7 +231,7 @@ class ReplySerializer(serializers.Serializer):
     files = files_field()
     html = StringField(max_length=500_000, required=False, allow_blank=True, default="")
     channel = serializers.PrimaryKeyRelatedField(
-        queryset=ChannelAccount.objects.filter(active=True),
+        queryset=channel_account_model()._default_manager.filter(active=True),
         required=False,
         allow_null=True,
         default=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from tickets.models import CannedResponse, Team
@@ -13,7 +13,7 @@ _EDITABLE = ("title", "shortcut", "body", "team")
 
 
 def canned_response_create(
-    *, title: str, shortcut: str, body: str, team: Team | None, actor: AbstractBaseUser | None
+    *, title: str, shortcut: str, body: str, team: Team | None, actor: User | None
 ) -> CannedResponse:
     # The body is stored as written: placeholders are filled when an agent uses it, not here.
     return CannedResponse.objects.create(

@@ -13,7 +13,7 @@ Messages received after the merge stay on the ticket they were filed to; undo do
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -41,9 +41,7 @@ def contact_open_ticket(*, contact: Contact) -> Ticket | None:
     ).first()
 
 
-def contact_merge(
-    *, source: Contact, target: Contact, actor: AbstractBaseUser | None, reason: str = ""
-) -> ContactMerge:
+def contact_merge(*, source: Contact, target: Contact, actor: User | None, reason: str = "") -> ContactMerge:
     """Fold ``source`` into ``target`` and record what moved so ``contact_merge_undo`` can move it back."""
     if source.pk == target.pk:
         raise ValidationError("A contact cannot be merged into itself.")

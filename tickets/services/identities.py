@@ -71,10 +71,9 @@ def contact_resolve(*, sender: IdentityClaim, others: list[IdentityClaim], name:
     if primary is not None:
         contact = live_contact(primary.contact)
     else:
-        contact = _contact_for_verified_claims(other_claims, existing)
-        if contact is None:
-            contact = Contact.objects.create(name=name[:200])
-            created = True
+        verified_owner = _contact_for_verified_claims(other_claims, existing)
+        created = verified_owner is None
+        contact = Contact.objects.create(name=name[:200]) if verified_owner is None else verified_owner
         primary = ContactIdentity.objects.create(
             contact=contact,
             kind=primary_claim.kind,

@@ -1,68 +1,55 @@
-"""The database, not the broker, is the record of pending work: re-queue what a dead worker held."""
+"""The database, not the broker, is the record of pending work: re-queue what a dead worker held.
+
+This sweep re-queues outbound messages; ``channels_in.maintenance`` does the same for inbound events,
+with ``queue_backlog`` and ``BACKLOG_GRACE`` from here.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
-from channels_in.drain import drains_request
-from channels_in.models import InboundEvent
 from tickets.models import Message
 from tickets.services.messages import backoff_seconds
 
 logger = logging.getLogger(__name__)
 
-_BATCH = 500
-# An unclaimed event may simply be waiting behind a backlog; only this much older means it was lost.
-_BACKLOG_GRACE = timedelta(minutes=5)
+SWEEP_BATCH = 500
+# Unclaimed work may simply be waiting behind a backlog; only this much older means it was lost.
+BACKLOG_GRACE = timedelta(minutes=5)
 
 
-def _backlog(queue: str) -> int:
+def queue_backlog(queue: str) -> int:
     """Tasks waiting in one of the broker's queues (0 when it cannot tell, e.g. in embedded mode)."""
     if settings.EMBEDDED:
         return 0
-    from helpdesk.celery import app
-
     try:
-        with app.connection_for_write() as connection:
+        with current_app.connection_for_write() as connection:
             return int(connection.default_channel.client.llen(queue))
     except Exception:
         logger.warning("could not read the length of the %s queue", queue, exc_info=True)
         return 0
 
 
-def stale_work_requeue() -> dict[str, int]:
-    from channels_in import tasks as channel_tasks
+def stale_messages_requeue() -> int:
+    """Queue again the replies a dead worker held or the broker lost; returns how many."""
     from tickets import tasks
 
     now = timezone.now()
     stale = timedelta(seconds=settings.STALE_WORK_SECONDS)
-    unclaimed_cutoff = now - (stale if _backlog("ingest") == 0 else _BACKLOG_GRACE)
-    event_ids = list(
-        InboundEvent.objects.filter(state=InboundEvent.State.PENDING)
-        .filter(Q(claimed_at__lt=now - stale) | Q(claimed_at__isnull=True, enqueued_at__lt=unclaimed_cutoff))
-        .order_by("enqueued_at")
-        .values_list("pk", flat=True)[:_BATCH]
-    )
-    if event_ids:
-        InboundEvent.objects.filter(pk__in=event_ids).update(claimed_at=None, enqueued_at=now)
-        if not drains_request():
-            for event_id in event_ids:
-                channel_tasks.ingest_event.delay(event_id)
-
-    requeued_messages = 0
+    requeued = 0
     # A queued message behind a backlog is probably waiting its turn, as an unclaimed event is.
-    queued_wait = stale if _backlog("outbound") == 0 else _BACKLOG_GRACE
+    queued_wait = stale if queue_backlog("outbound") == 0 else BACKLOG_GRACE
     candidates = (
         Message.objects.filter(
             status__in=[Message.Status.QUEUED, Message.Status.SENDING], status_changed_at__lt=now - stale
         )
         .order_by("status_changed_at")
-        .values_list("pk", "status", "attempts", "status_changed_at")[:_BATCH]
+        .values_list("pk", "status", "attempts", "status_changed_at")[:SWEEP_BATCH]
     )
     for message_id, status, attempts, changed_at in candidates:
         wait = stale if status == Message.Status.SENDING else queued_wait
@@ -76,9 +63,7 @@ def stale_work_requeue() -> dict[str, int]:
         else:
             Message.objects.filter(pk=message_id, status=status).update(status_changed_at=now)
         tasks.deliver_message.delay(message_id)
-        requeued_messages += 1
-    if event_ids or requeued_messages:
-        logger.warning(
-            "re-queued %d inbound events and %d outbound messages", len(event_ids), requeued_messages
-        )
-    return {"events": len(event_ids), "messages": requeued_messages}
+        requeued += 1
+    if requeued:
+        logger.warning("re-queued %d outbound messages", requeued)
+    return requeued

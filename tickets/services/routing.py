@@ -77,7 +77,7 @@ def _pick_agent(team: Team) -> AgentProfile | None:
         )
         .select_related("user")
     )
-    available = [profile for profile in candidates if profile.open_load < profile.capacity]  # type: ignore[attr-defined]
+    available = [profile for profile in candidates if profile.open_load < profile.capacity]
     if not available:
         return None
     if team.assignment_strategy == Team.Strategy.ROUND_ROBIN:
@@ -85,4 +85,4 @@ def _pick_agent(team: Team) -> AgentProfile | None:
     return min(
         available,
         key=lambda p: (p.open_load / max(p.capacity, 1), p.last_assigned_at or timezone.now(), p.pk),
-    )  # type: ignore[attr-defined]
+    )

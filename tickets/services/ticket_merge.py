@@ -101,7 +101,8 @@ def ticket_unmerge(*, ticket: Ticket, actor: AbstractBaseUser | None, reason: st
         merge_event = (
             TicketEvent.objects.filter(ticket=source, type=MERGED).order_by("-seq").values("payload").first()
         )
-        previous_status = (merge_event or {}).get("payload", {}).get("previous_status", Ticket.Status.OPEN)
+        payload: dict[str, Any] = merge_event["payload"] if merge_event is not None else {}
+        previous_status = payload.get("previous_status", Ticket.Status.OPEN)
         if previous_status in Ticket.OPEN_STATUSES:
             other_open = Ticket.objects.filter(
                 contact_id=source.contact_id, status__in=Ticket.OPEN_STATUSES

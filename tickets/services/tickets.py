@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +28,7 @@ def ticket_update(
     status: str = _UNSET,
     priority: int = _UNSET,
     team: Team | None = _UNSET,
-    assignee: AbstractBaseUser | None = _UNSET,
+    assignee: User | None = _UNSET,
     tags: Iterable[str] = _UNSET,
     reason: str = "",
     expected_seq: int | None = None,

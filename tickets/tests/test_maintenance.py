@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,14 +10,12 @@ import redis
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from channels_in.api.tests.wire import payload
-from channels_in.inbound import inbound_event_record
-from channels_in.models import ChannelAccount, InboundEvent
+from channels_in.models import ChannelAccount
 from tests.fixtures.http_peer import HttpPeer, Reply
 from tests.fixtures.personas import make_api_channel
 from tickets import tasks
 from tickets.models import Message
-from tickets.services.maintenance import stale_work_requeue
+from tickets.services.maintenance import stale_messages_requeue
 from tickets.tests.test_messages import customer_writes
 
 STALE = 2
@@ -28,62 +26,15 @@ def _stale_after_two_seconds(settings) -> None:  # type: ignore[no-untyped-def]
     settings.STALE_WORK_SECONDS = STALE
 
 
-def event(account: ChannelAccount, message_id: str, **state: object) -> InboundEvent:
-    recorded = inbound_event_record(
-        account=account,
-        body=json.dumps(payload(message_id)).encode(),
-        headers={},
-        content_type="application/json",
-        provider_event_id=message_id,
-    ).event
-    if state:
-        InboundEvent.objects.filter(pk=recorded.pk).update(**state)
-        recorded.refresh_from_db()
-    return recorded
+def sweeps() -> dict[str, int]:
+    """Both stale-work sweeps, in the order beat lists them: what each re-queued."""
+    from channels_in.maintenance import stale_events_requeue
+
+    return {"events": stale_events_requeue(), "messages": stale_messages_requeue()}
 
 
-def ago(seconds: float) -> timezone.datetime:
+def ago(seconds: float) -> datetime:
     return timezone.now() - timedelta(seconds=seconds)
-
-
-@pytest.mark.django_db
-def test_lost_and_abandoned_events_are_processed_the_others_left_alone(api_channel: ChannelAccount) -> None:
-    lost = event(api_channel, "lost", enqueued_at=ago(STALE + 1))
-    abandoned = event(api_channel, "abandoned", enqueued_at=ago(60), claimed_at=ago(STALE + 1), attempts=1)
-    fresh = event(api_channel, "fresh")
-    working = event(api_channel, "working", enqueued_at=ago(60), claimed_at=ago(0.5), attempts=1)
-    backing_off = event(api_channel, "backing-off", enqueued_at=timezone.now() + timedelta(seconds=8))
-    failed = event(api_channel, "failed", enqueued_at=ago(60), state=InboundEvent.State.FAILED, error="boom")
-
-    # Tasks run in-process in these tests, so a re-queued event is processed right here.
-    assert stale_work_requeue() == {"events": 2, "messages": 0}
-
-    states = dict(InboundEvent.objects.values_list("provider_event_id", "state"))
-    assert states == {
-        "lost": "done",
-        "abandoned": "done",
-        "fresh": "pending",
-        "working": "pending",
-        "backing-off": "pending",
-        "failed": "failed",
-    }
-    assert set(Message.objects.values_list("external_id", flat=True)) == {"lost", "abandoned"}
-    for untouched in (fresh, working, backing_off, failed):
-        before = untouched.enqueued_at
-        untouched.refresh_from_db()
-        assert untouched.enqueued_at == before
-    lost.refresh_from_db()
-    abandoned.refresh_from_db()
-    assert (lost.attempts, abandoned.attempts) == (1, 2)
-
-
-@pytest.mark.django_db
-def test_a_second_sweep_finds_nothing_left(api_channel: ChannelAccount) -> None:
-    event(api_channel, "lost", enqueued_at=ago(STALE + 1))
-
-    assert stale_work_requeue()["events"] == 1
-    assert stale_work_requeue() == {"events": 0, "messages": 0}
-    assert Message.objects.count() == 1
 
 
 @pytest.fixture
@@ -116,7 +67,7 @@ def test_stuck_and_lost_replies_are_sent_the_others_left_alone(
     in_flight = reply(channel, alice, 5, status="sending", attempts=1, status_changed_at=ago(0.5))
     failed = reply(channel, alice, 6, status="failed", attempts=8, status_changed_at=ago(600))
 
-    assert stale_work_requeue() == {"events": 0, "messages": 2}
+    assert sweeps() == {"events": 0, "messages": 2}
 
     statuses = {m.pk: m.status for m in Message.objects.filter(direction=Message.Direction.OUTBOUND)}
     assert statuses == {
@@ -137,48 +88,16 @@ def test_a_backing_off_reply_is_swept_once_its_retry_is_overdue(
 ) -> None:
     overdue = reply(channel, alice, 1, status="queued", attempts=3, status_changed_at=ago(STALE + 8 + 1))
 
-    assert stale_work_requeue()["messages"] == 1
+    assert sweeps()["messages"] == 1
     overdue.refresh_from_db()
     assert (overdue.status, overdue.attempts) == ("sent", 4)
 
 
 @pytest.mark.django_db
-def test_the_beat_task_runs_the_sweep(api_channel: ChannelAccount) -> None:
-    event(api_channel, "lost", enqueued_at=ago(STALE + 1))
+def test_the_beat_task_runs_the_message_sweep(channel: ChannelAccount, alice: User) -> None:
+    reply(channel, alice, 1, status="queued", attempts=0, status_changed_at=ago(STALE + 1))
 
-    assert tasks.requeue_stale_work.apply().get() == {"events": 1, "messages": 0}
-
-
-@pytest.mark.django_db
-def test_with_a_backlog_unclaimed_events_get_a_grace_period(
-    api_channel: ChannelAccount, real_broker: str, settings
-) -> None:  # type: ignore[no-untyped-def]
-    """When the ingest queue is long, an unclaimed event is probably just waiting its turn."""
-    settings.EMBEDDED = False
-    settings.INGEST_DRAIN_SLOTS = 3
-    broker = redis.Redis.from_url(real_broker)
-    broker.rpush("ingest", b"a task ahead in the queue")
-    waiting = event(api_channel, "waiting", enqueued_at=ago(60))
-    abandoned = event(api_channel, "abandoned", enqueued_at=ago(60), claimed_at=ago(STALE + 1))
-    forgotten = event(api_channel, "forgotten", enqueued_at=ago(6 * 60))  # past the grace period
-    broker_before = broker.llen("ingest")
-
-    assert stale_work_requeue() == {"events": 2, "messages": 0}
-
-    # Tasks go to the real broker here: a drain per slot files whatever is pending, so the two lost
-    # events (or two thousand) cost a task per slot, not a task each.
-    slots = settings.INGEST_DRAIN_SLOTS
-    assert broker.llen("ingest") == broker_before + slots
-    assert sorted(queued_task_args(broker, "ingest", "channels_in.tasks.ingest_drain")) == list(range(slots))
-    assert queued_task_args(broker, "ingest", "channels_in.tasks.ingest_event") == []
-    # Until those drains start, another sweep queues nothing more.
-    InboundEvent.objects.filter(pk=forgotten.pk).update(enqueued_at=ago(6 * 60))
-    assert stale_work_requeue() == {"events": 1, "messages": 0}
-    assert broker.llen("ingest") == broker_before + slots
-    waiting.refresh_from_db()
-    abandoned.refresh_from_db()
-    assert abandoned.claimed_at is None
-    assert waiting.enqueued_at < ago(59)
+    assert tasks.requeue_stale_messages.apply().get() == 1
 
 
 def queued_task_args(broker: redis.Redis, queue: str, task: str) -> list[Any]:
@@ -206,7 +125,7 @@ def test_with_an_outbound_backlog_queued_replies_get_a_grace_period(
     stuck = reply(channel, alice, 2, status="sending", attempts=1, status_changed_at=ago(STALE + 3))
     forgotten = reply(channel, alice, 3, status="queued", attempts=0, status_changed_at=ago(6 * 60))
 
-    assert stale_work_requeue() == {"events": 0, "messages": 2}
+    assert sweeps() == {"events": 0, "messages": 2}
 
     assert sorted(queued_task_args(broker, "outbound", "tickets.tasks.deliver_message")) == sorted(
         [stuck.pk, forgotten.pk]

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from channels_in.models import ChannelAccount
 from tickets.access import visible_tickets_q
 from tickets.api.pagination import CURSOR_MAX_BYTES
+from tickets.channel_port import channel_account_model
 from tickets.jsonload import json_load
 from tickets.models import AgentProfile, Tag, Team, Ticket
 from tickets.moments import moment_parse
@@ -29,8 +29,8 @@ from tickets.views.rows import ROW_FIELDS, ticket_rows
 PAGE_SIZE = 50
 # Closed tickets only grow; counting them all on every page load would cost a scan of the whole history.
 COUNT_CAP = 1000
-OPEN = list(Ticket.OPEN_STATUSES)
-CLOSED = [Ticket.Status.SOLVED, Ticket.Status.CLOSED]
+OPEN: list[str] = list(Ticket.OPEN_STATUSES)
+CLOSED: list[str] = [Ticket.Status.SOLVED, Ticket.Status.CLOSED]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,12 @@ def _view_q(key: str, *, user: Any, team_ids: list[int], team_id: int | None = N
 
 
 def _statuses_of(key: str) -> list[str]:
-    return {"waiting": [Ticket.Status.PENDING], "solved": CLOSED, "search": OPEN + CLOSED}.get(key, OPEN)
+    statuses: dict[str, list[str]] = {
+        "waiting": [Ticket.Status.PENDING],
+        "solved": CLOSED,
+        "search": OPEN + CLOSED,
+    }
+    return statuses.get(key, OPEN)
 
 
 def inbox_views(
@@ -242,7 +247,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
         "next_query": next_query,
         "is_later_page": bool(cursor),
         "filters": chosen,
-        "channels": ChannelAccount.objects.filter(active=True).order_by("name", "id"),
+        "channels": channel_account_model()._default_manager.filter(active=True).order_by("name", "id"),
         "tags": Tag.objects.order_by("name").values_list("name", flat=True)[:200],
         "statuses": [(value, label) for value, label in Ticket.Status.choices if value in current.statuses],
         "priorities": Ticket.Priority.choices,

@@ -17,7 +17,7 @@ from tickets.models import Contact, ContactMerge, MergeSuggestion, Ticket
 from tickets.selectors import ticket_get
 from tickets.services.contacts import contact_merge, contact_merge_undo
 from tickets.services.ticket_merge import ticket_merge, ticket_unmerge
-from tickets.views.common import agent_required, int_or_none
+from tickets.views.common import AgentRequest, agent_required, int_or_none
 
 
 def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
@@ -29,7 +29,7 @@ def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
 
 @require_POST
 @agent_required
-def ticket_merge_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_merge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     """Close this ticket into the one named in the form; both must be visible to the agent."""
     source = _ticket_or_404(request, ticket_id)
     target_id = int_or_none(request.POST.get("target"))
@@ -61,7 +61,7 @@ def _contact_change(request: HttpRequest, change: Callable[[], None], *, done: s
 
 @require_POST
 @agent_required
-def contact_merge_view(request: HttpRequest, ticket_id: int, suggestion_id: int) -> HttpResponse:
+def contact_merge_view(request: AgentRequest, ticket_id: int, suggestion_id: int) -> HttpResponse:
     """Fold a suggested duplicate into this ticket's contact (the suggestion names both)."""
     ticket = _ticket_or_404(request, ticket_id)
     suggestion = (
@@ -91,7 +91,7 @@ def contact_merge_view(request: HttpRequest, ticket_id: int, suggestion_id: int)
 
 @require_POST
 @agent_required
-def ticket_unmerge_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_unmerge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     """Take this ticket back out of the one it was merged into."""
     ticket = _ticket_or_404(request, ticket_id)
     try:
@@ -104,7 +104,7 @@ def ticket_unmerge_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def contact_merge_undo_view(request: HttpRequest, ticket_id: int, merge_id: int) -> HttpResponse:
+def contact_merge_undo_view(request: AgentRequest, ticket_id: int, merge_id: int) -> HttpResponse:
     """Undo a merge into this ticket's contact (listed in the sidebar); the API's permission rule."""
     ticket = _ticket_or_404(request, ticket_id)
     merge = (

@@ -82,7 +82,7 @@ def row_key(ticket: Ticket, setting: tuple[str, str, str]) -> str:
         ticket.status,
         ticket.subject,
         str(ticket.contact),
-        ticket.assignee_id,  # type: ignore[attr-defined]
+        ticket.assignee_id,
         _assignee_name(ticket),
         ticket.team.name if ticket.team is not None else None,
         channel.kind if channel is not None else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,12 +12,12 @@ from django.views.decorators.http import require_POST
 from tickets.selectors import ticket_get
 from tickets.services.split import message_split
 from tickets.services.tickets import StaleUpdate
-from tickets.views.common import agent_required, int_or_none, message_on_ticket_or_404
+from tickets.views.common import AgentRequest, agent_required, int_or_none, message_on_ticket_or_404
 
 
 @require_POST
 @agent_required
-def message_split_view(request: HttpRequest, ticket_id: int, message_id: int) -> HttpResponse:
+def message_split_view(request: AgentRequest, ticket_id: int, message_id: int) -> HttpResponse:
     """Move one message of this ticket to a new ticket and open that one."""
     message = message_on_ticket_or_404(request, ticket_id=ticket_id, message_id=message_id)
     try:

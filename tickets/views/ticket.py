@@ -9,15 +9,15 @@ from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Value
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import PermissionDenied as RuleRefused
 
-from channels_in.models import ChannelAccount
 from tickets.api.permissions import assignment_check, is_supervisor
+from tickets.channel_port import ChannelAccountLike
 from tickets.models import (
     AgentProfile,
     ContactIdentity,
@@ -35,7 +35,13 @@ from tickets.selectors import (
 from tickets.services.messages import message_retry, message_send_reply, note_add
 from tickets.services.outgoing_attachments import AttachmentRefused, uploads_from
 from tickets.services.tickets import StaleUpdate, ticket_update
-from tickets.views.common import agent_required, int_or_none, message_on_ticket_or_404, profile_of
+from tickets.views.common import (
+    AgentRequest,
+    agent_required,
+    int_or_none,
+    message_on_ticket_or_404,
+    profile_of,
+)
 from tickets.views.timeline import placeholders_fill, timeline_build, timeline_messages
 
 
@@ -47,9 +53,9 @@ def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
     return ticket
 
 
-def reply_channels(ticket: Ticket) -> list[ChannelAccount]:
+def reply_channels(ticket: Ticket) -> list[ChannelAccountLike]:
     """Channels the contact has written from, most recent first: the ones a reply can go to."""
-    latest: dict[int, ChannelAccount] = {}
+    latest: dict[int, ChannelAccountLike] = {}
     inbound = (
         Message.objects.filter(
             ticket__contact_id=ticket.contact_id,
@@ -134,10 +140,12 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
                     agentprofile_id=OuterRef("pk"), team_id=ticket.team_id
                 )
             )
+            if ticket.team_id is not None
+            else Value(False)
         )
     )
     agents = sorted(
-        (profile for profile in profiles if ticket.team_id and profile.in_team),  # type: ignore[attr-defined]
+        (profile for profile in profiles if ticket.team_id and profile.in_team),
         key=lambda profile: (profile.user.first_name, profile.user.username),
     )
     return {
@@ -194,7 +202,7 @@ def ticket_actions_partial(request: HttpRequest, ticket_id: int) -> HttpResponse
 
 @require_POST
 @agent_required
-def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_reply(request: AgentRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     text = request.POST.get("text", "")
     try:
@@ -261,7 +269,7 @@ def _changes_from(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
 
 @require_POST
 @agent_required
-def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_action(request: AgentRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(request, ticket_id)
     profile_of(request)
     expected_seq = int_or_none(request.POST.get("seq"))
@@ -283,7 +291,7 @@ def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def message_retry_view(request: HttpRequest, ticket_id: int, message_id: int) -> HttpResponse:
+def message_retry_view(request: AgentRequest, ticket_id: int, message_id: int) -> HttpResponse:
     message = message_on_ticket_or_404(request, ticket_id=ticket_id, message_id=message_id)
     try:
         message_retry(message=message, actor=request.user)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from channels_in.demo import demo_seed
 from channels_in.email.demo import MAILBOX_KEY, seed_email_demo
 from channels_in.models import ChannelAccount, InboundEvent
-from tickets.demo import demo_seed
 from tickets.models import Attachment, Message, Ticket
 
 pytestmark = pytest.mark.django_db

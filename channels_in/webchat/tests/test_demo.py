@@ -6,10 +6,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from channels_in.demo import demo_links, demo_seed
 from channels_in.models import ChannelAccount
 from channels_in.webchat.demo import DEMO_CHANNEL_KEY, LINKS
 from channels_in.webchat.selectors import visitor_catch_up
-from tickets.demo import demo_links, demo_seed
 from tickets.inbound import IdentityKind
 from tickets.models import Message
 

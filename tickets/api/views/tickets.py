@@ -103,8 +103,12 @@ def _changes_for(request: Request, ticket: Ticket, data: dict[str, Any]) -> dict
     changes = {field: data[field] for field in _CHANGES if field in data}
     team = changes.get("team", ticket.team)
     # A ticket handed to another team goes to that team's queue unless its agent is in that team too.
-    handed_over = "team" in changes and "assignee" not in changes and ticket.assignee_id is not None
-    if handed_over and not is_team_member(user_id=ticket.assignee_id, team=team):
+    handed_over = "team" in changes and "assignee" not in changes
+    if (
+        handed_over
+        and ticket.assignee_id is not None
+        and not is_team_member(user_id=ticket.assignee_id, team=team)
+    ):
         changes["assignee"] = None
     if "assignee" in changes:
         assignment_check(actor=request.user, ticket=ticket, team=team, assignee=changes["assignee"])

@@ -6,14 +6,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from channels_in.demo import demo_seed
 from tickets import demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo teams, agents, API channel and tickets (idempotent)."
+    help = "Create the demo teams, agents, channels and tickets (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        summary = demo.demo_seed()
+        summary = demo_seed()
         if summary.conversations_added:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data loaded: {summary.conversations_added} conversations added.")

@@ -9,6 +9,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from channels_in.api import demo as api_demo
+from channels_in.demo import demo_seed
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.signing import SIGNATURE_HEADER, body_signature
 from tickets import demo
@@ -30,10 +32,10 @@ def snapshot() -> dict[str, Any]:
 
 @pytest.mark.django_db
 def test_the_demo_is_what_the_docs_promise() -> None:
-    summary = demo.demo_seed()
+    summary = demo_seed()
 
     assert summary.conversations_added == len(CONVERSATIONS) == 20
-    channel = ChannelAccount.objects.get(key=demo.API_CHANNEL_KEY)
+    channel = ChannelAccount.objects.get(key=api_demo.API_CHANNEL_KEY)
     # Channels may add their own demo parts; these assertions are about the API channel's conversations.
     tickets = Ticket.objects.filter(origin_channel=channel)
     assert tickets.count() == 20
@@ -47,7 +49,7 @@ def test_the_demo_is_what_the_docs_promise() -> None:
     supervisor = User.objects.get(username=demo.SUPERVISOR_USERNAME)
     assert supervisor.check_password(demo.DEMO_PASSWORD) and supervisor.is_staff
     assert Token.objects.get(user=supervisor).key == demo.SUPERVISOR_API_TOKEN
-    assert channel.config["token"] == demo.API_CHANNEL_TOKEN
+    assert channel.config["token"] == api_demo.API_CHANNEL_TOKEN
 
     assert set(tickets.values_list("status", flat=True)) == {
         "new",
@@ -71,10 +73,10 @@ def test_the_demo_is_what_the_docs_promise() -> None:
 
 @pytest.mark.django_db
 def test_seeding_twice_changes_nothing() -> None:
-    demo.demo_seed()
+    demo_seed()
     before = snapshot()
 
-    again = demo.demo_seed()
+    again = demo_seed()
 
     assert again.conversations_added == 0
     assert again.conversations_present == 20
@@ -83,7 +85,7 @@ def test_seeding_twice_changes_nothing() -> None:
 
 @pytest.mark.django_db
 def test_the_demo_token_reads_the_tickets_through_the_rest_api(client: Client) -> None:
-    demo.demo_seed()
+    demo_seed()
 
     response = client.get(
         "/api/v1/tickets",
@@ -97,17 +99,17 @@ def test_the_demo_token_reads_the_tickets_through_the_rest_api(client: Client) -
 
 @pytest.mark.django_db
 def test_the_demo_integrator_accepts_only_signed_replies(client: Client) -> None:
-    demo.demo_seed()
+    demo_seed()
     body = json.dumps({"message_id": 41, "ticket_id": 7, "text": "Ciao"}).encode()
 
     good = client.post(
-        demo.INTEGRATOR_PATH,
+        api_demo.INTEGRATOR_PATH,
         body,
         content_type="application/json",
-        headers={SIGNATURE_HEADER: body_signature(demo.API_CHANNEL_SECRET, body)},
+        headers={SIGNATURE_HEADER: body_signature(api_demo.API_CHANNEL_SECRET, body)},
     )
     forged = client.post(
-        demo.INTEGRATOR_PATH,
+        api_demo.INTEGRATOR_PATH,
         body,
         content_type="application/json",
         headers={SIGNATURE_HEADER: body_signature("not-the-secret", body)},

@@ -50,6 +50,8 @@ class Command(BaseCommand):
             listener.close()
 
     def _banner(self, listener: socket.socket) -> None:
+        from channels_in import demo as channel_demo
+        from channels_in.api import demo as api_demo
         from tickets import demo
 
         address, port = listener.getsockname()[:2]
@@ -66,9 +68,9 @@ class Command(BaseCommand):
             f"  Administration   {base}/admin/",
             f"  API docs         {base}/api/docs/",
         ]
-        lines += [f"  {label:<16} {base}{path}" for label, path in demo.demo_links()]
+        lines += [f"  {label:<16} {base}{path}" for label, path in channel_demo.demo_links()]
         try:
-            context = demo.demo_context()
+            context = channel_demo.demo_context()
         except DatabaseError:
             context = None  # no tables yet: check_migrations has already said what to run
         if context is not None:
@@ -77,8 +79,8 @@ class Command(BaseCommand):
                 f"Demo sign-in: {context.supervisor.username} (supervisor, also /admin/) or {agents}"
                 f" (agents), password {demo.DEMO_PASSWORD}",
                 f"Demo REST API token: {demo.SUPERVISOR_API_TOKEN}",
-                f"Demo API channel: POST {base}/api/v1/inbound/{demo.API_CHANNEL_KEY}/messages"
-                f" with 'Authorization: Bearer {demo.API_CHANNEL_TOKEN}'",
+                f"Demo API channel: POST {base}/api/v1/inbound/{api_demo.API_CHANNEL_KEY}/messages"
+                f" with 'Authorization: Bearer {api_demo.API_CHANNEL_TOKEN}'",
             ]
         self.stdout.write("\n".join(lines))
         sys.stdout.flush()
