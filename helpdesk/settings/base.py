@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "csp",
     "tickets",
     "channels_in",
+    # A channel is one folder: the widget's templates and static files live in it.
+    "channels_in.webchat",
 ]
 
 MIDDLEWARE = [
@@ -336,14 +338,12 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# Each channel kind's periodic jobs (mailbox polling, …) join this at start-up from its registry entry
+# (channels_in/registry.py), at the interval its setting names.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-work": {
         "task": "tickets.tasks.requeue_stale_work",
         "schedule": float(env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)),
-    },
-    "poll-mailboxes": {
-        "task": "channels_in.email.tasks.poll_mailboxes",
-        "schedule": float(env.integer("EMAIL_POLL_SECONDS", 60, minimum=5)),
     },
 }
 EMAIL_POLL_SECONDS = env.integer("EMAIL_POLL_SECONDS", 60, minimum=5)
