@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from tickets.channel_port import UnknownChannelKind, channel_register
+from tickets.channel_port import UnknownChannelKind, channel_register, channel_unregister
 
 if TYPE_CHECKING:
     from channels_in.base import Adapter
@@ -142,6 +142,25 @@ def beat_schedule(setting: Callable[[str], object]) -> dict[str, dict[str, objec
         for job in entry.beat:
             schedule[job.name] = {"task": job.task, "schedule": float(setting(job.every_setting))}  # type: ignore[arg-type]
     return schedule
+
+
+def kind_add(entry: ChannelKind) -> None:
+    """Register a kind after start-up (a channel that exists only in tests): its adapter and schema.
+
+    Its URLs are not mounted (the URL list is built once); a test mounts them in its own URL conf.
+    """
+    _by_kind[entry.kind] = entry
+    _cache.pop(entry.kind, None)
+    channel_register(adapter_for(entry.kind))
+
+
+def kind_remove(kind: str) -> None:
+    """Forget a kind ``kind_add`` registered."""
+    if any(entry.kind == kind for entry in KINDS):
+        raise ValueError(f"{kind} is a built-in kind")
+    _by_kind.pop(kind, None)
+    _cache.pop(kind, None)
+    channel_unregister(kind)
 
 
 def channels_register() -> None:
