@@ -441,7 +441,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tickets.models.Ticket.Status",
         "MessageStatusEnum": "tickets.models.Message.Status",
         "ChannelKindEnum": "channels_in.models.ChannelAccount.Kind",
-        "IdentityKindEnum": "channels_in.base.IdentityKind.CHOICES",
+        "IdentityKindEnum": "tickets.inbound.IdentityKind.CHOICES",
     },
     # The API channel's endpoint is a plain Django view (the inbound hot path): its hook describes it.
     "POSTPROCESSING_HOOKS": [
