@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
@@ -77,3 +77,19 @@ def test_channels_we_ship_are_always_open(client: Client, alice: User, api_chann
     page = signed_in(client, alice, "en").get(f"/tickets/{ticket.pk}/").content.decode()
 
     assert 'data-window="open"' in page and "reply-window-closed" not in page
+
+
+def test_the_api_refuses_a_reply_outside_the_window_naming_the_channel(alice: User, billing: object) -> None:
+    from tickets.tests.api_support import client_for
+
+    ticket, account = windowed_ticket(billing, hours_ago=30)
+    with translation.override("en"):
+        answer = client_for(alice).post(
+            f"/api/v1/tickets/{ticket.pk}/reply",
+            {"text": "late", "channel": account.pk},
+            format="json",
+            headers={"Accept-Language": "en"},
+        )
+    assert answer.status_code == 400
+    assert "reply window on this channel has closed" in answer.json()["channel"][0]
+    assert not ticket.messages.filter(direction=Message.Direction.OUTBOUND).exists()
