@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from channels_in.inbound import Recorded, body_limit, inbound_event_record, request_headers
+from channels_in.registry import adapter_for
 
 
 class RequestRejected(Exception):
@@ -48,8 +49,6 @@ def webhook_view(*, kind: str) -> Callable[..., JsonResponse]:
     @csrf_exempt
     @require_POST
     def view(request: HttpRequest, **kwargs: object) -> JsonResponse:
-        from channels_in.registry import adapter_for
-
         try:
             routed = adapter_for(kind).route(request)
         except RequestRejected as rejected:
