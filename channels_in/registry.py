@@ -126,10 +126,12 @@ def secret_fields(model: type[BaseModel], prefix: str = "") -> list[str]:
     for name, info in model.model_fields.items():
         path = f"{prefix}{name}"
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        if info.annotation is SecretStr or extra.get("secret"):
+        # A field's type may be optional (``SecretStr | None``, ``ImapConfig | None``).
+        candidates = getattr(info.annotation, "__args__", (info.annotation,))
+        if SecretStr in candidates or extra.get("secret"):
             found.append(path)
             continue
-        for candidate in getattr(info.annotation, "__args__", (info.annotation,)):
+        for candidate in candidates:
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
                 found.extend(secret_fields(candidate, f"{path}."))
     return found
