@@ -137,12 +137,12 @@ def secret_fields(model: type[BaseModel], prefix: str = "") -> list[str]:
     return found
 
 
-def beat_schedule(setting: Callable[[str], object]) -> dict[str, dict[str, object]]:
+def beat_schedule(setting: Callable[[str], float]) -> dict[str, dict[str, object]]:
     """Every kind's periodic jobs as Celery beat entries; ``setting`` reads a Django setting by name."""
     schedule: dict[str, dict[str, object]] = {}
     for entry in KINDS:
         for job in entry.beat:
-            schedule[job.name] = {"task": job.task, "schedule": float(setting(job.every_setting))}  # type: ignore[arg-type]
+            schedule[job.name] = {"task": job.task, "schedule": float(setting(job.every_setting))}
     return schedule
 
 
