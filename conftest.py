@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.worker",
     "tests.fixtures.browser",
     "tests.fixtures.files",
+    "tests.fixtures.channels",
 ]

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -7,10 +11,68 @@ from django.utils.html import format_html
 
 from channels_in.inbound import inbound_event_replay
 from channels_in.models import ChannelAccount, InboundEvent, MailboxCursor
+from channels_in.registry import config_schema, kinds_registered, secret_fields
+
+# Stands for a stored secret in the form: sent back unchanged, the stored value is kept.
+SECRET_MASK = "********"
+
+
+def _at(config: dict[str, Any], path: str) -> tuple[dict[str, Any] | None, str]:
+    """The dict holding ``path``'s last part (None where the config has no such branch), and that part."""
+    *branches, leaf = path.split(".")
+    node: Any = config
+    for branch in branches:
+        node = node.get(branch) if isinstance(node, dict) else None
+    return (node if isinstance(node, dict) else None), leaf
+
+
+def config_masked(kind: str, config: object) -> object:
+    """``config`` with every secret the kind's schema marks replaced by the mask."""
+    if not isinstance(config, dict) or kind not in kinds_registered():
+        return config
+    shown = copy.deepcopy(config)
+    for path in secret_fields(config_schema(kind)):
+        holder, leaf = _at(shown, path)
+        if holder is not None and holder.get(leaf):
+            holder[leaf] = SECRET_MASK
+    return shown
+
+
+def config_unmasked(kind: str, submitted: object, stored: object) -> object:
+    """The submitted config, each secret left masked taken back from the stored one."""
+    if not isinstance(submitted, dict) or not isinstance(stored, dict) or kind not in kinds_registered():
+        return submitted
+    for path in secret_fields(config_schema(kind)):
+        holder, leaf = _at(submitted, path)
+        if holder is not None and holder.get(leaf) == SECRET_MASK:
+            kept, _ = _at(stored, path)
+            holder[leaf] = kept.get(leaf, "") if kept is not None else ""
+    return submitted
+
+
+class ChannelAccountForm(forms.ModelForm):
+    """Secrets never reach the page: shown masked, kept when the mask comes back."""
+
+    class Meta:
+        model = ChannelAccount
+        fields = "__all__"  # noqa: DJ007 - the admin edits every field
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["config"] = config_masked(self.instance.kind, self.instance.config)
+
+    def clean_config(self) -> object:
+        submitted = self.cleaned_data.get("config")
+        if not self.instance.pk:
+            return submitted
+        stored = ChannelAccount.objects.filter(pk=self.instance.pk).values_list("config", flat=True).first()
+        return config_unmasked(self.cleaned_data.get("kind") or self.instance.kind, submitted, stored)
 
 
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(admin.ModelAdmin):
+    form = ChannelAccountForm
     list_display = ["name", "kind", "key", "default_team", "active", "widget"]
     list_filter = ["kind", "active"]
     readonly_fields = ["widget"]

@@ -8,10 +8,16 @@ class ChannelsInConfig(AppConfig):
     verbose_name = "Channels"
 
     def ready(self) -> None:
-        # Connects the Anymail inbound receiver (ESP webhooks must find it before the first request)
-        # and registers the mailbox polling tasks, which Celery's autodiscovery does not reach; the
-        # checks warn of an ESP webhook enabled without its secret.
-        from channels_in.email import checks, signals, tasks  # noqa: F401
-        from channels_in.registry import channels_register
+        # Every kind is listed once, in the registry: its adapters fill the port of ``tickets``, its
+        # start-up modules are imported, and its periodic jobs join the beat schedule, which beat reads
+        # only once Django is set up (Celery's Django fix-up runs ``django.setup()`` first).
+        from celery import current_app
+        from django.conf import settings
+
+        from channels_in.registry import beat_schedule, channels_register
 
         channels_register()
+        current_app.conf.beat_schedule = {
+            **current_app.conf.beat_schedule,
+            **beat_schedule(lambda name: getattr(settings, name)),
+        }

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -43,6 +44,22 @@ class ChannelAccount(models.Model):
 
     def __repr__(self) -> str:
         return f"<ChannelAccount {self.pk} {self.kind} {self.key}>"
+
+    def clean(self) -> None:
+        """The configuration as the kind's registered schema (``channels_in.registry``) accepts it."""
+        from channels_in.registry import ConfigInvalid, config_validate, kinds_registered
+
+        if self.kind not in kinds_registered():
+            raise ValidationError({"kind": _("No channel of this kind is available.")})
+        try:
+            config_validate(self.kind, self.config)
+        except ConfigInvalid as invalid:
+            raise ValidationError(
+                {
+                    "config": _("Not a valid %(kind)s configuration: %(problem)s")
+                    % {"kind": self.get_kind_display(), "problem": invalid}
+                }
+            ) from invalid
 
 
 class InboundEvent(models.Model):

@@ -21,7 +21,8 @@ urlpatterns = [
     # Webhooks first: they are most of the requests, and the API's many patterns would be tried before.
     path(INBOUND_PREFIX, include("channels_in.urls")),
     path("api/v1/", include("tickets.api.urls")),
-    path("widget/", include("channels_in.webchat.urls")),
+    # Channels' pages (the web-chat widget's at widget/), from the channel registry.
+    path("", include("channels_in.site_urls")),
     path("", include("tickets.views.urls")),
 ]
 # JSON for the API's addresses that match no route; Django's pages elsewhere.

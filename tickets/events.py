@@ -69,37 +69,38 @@ def agent_audience_groups(*, team_ids: Iterable[int]) -> list[str]:
 
 
 def message_visitor_groups(message: Message) -> list[str]:
-    """The widget that may see ``message``: only customer-facing web-chat messages, never a note.
+    """The widget that may see ``message``: only customer-facing messages, never a note.
 
-    The visitor is the web-chat identity the message came from or goes to; messages on any other
-    channel, internal notes and system lines reach no visitor.
+    The channel decides (its ``audience`` in ``tickets.channel_port``): web chat's visitor sees the
+    messages to and from their web-chat identity; messages on other channels, internal notes and
+    system lines reach no visitor.
     """
-    from channels_in.models import ChannelAccount
-    from tickets.inbound import IdentityKind
+    from tickets.channel_port import channel_audience
     from tickets.models import Message
 
     if message.direction not in {Message.Direction.INBOUND, Message.Direction.OUTBOUND}:
         return []
-    account, identity = message.channel_account, message.identity
-    if account is None or identity is None:
+    account = message.channel_account
+    if account is None:
         return []
-    if account.kind != ChannelAccount.Kind.WEBCHAT or identity.kind != IdentityKind.WEBCHAT:
-        return []
-    return [visitor_group(identity.value)]
+    visitor = channel_audience(account.kind).visitor_of(message)
+    return [visitor_group(visitor)] if visitor else []
 
 
 def ticket_visitor_groups(ticket_id: int) -> list[str]:
-    """The widget of the visitor a web-chat ticket is talking with (for live-only hints like typing)."""
-    from tickets.inbound import IdentityKind
+    """The widget of the visitor a ticket is talking with live (for live-only hints like typing)."""
+    from django.db.models import Q
+
+    from tickets.channel_port import channels_watched
     from tickets.models import Message
 
+    watched = Q()
+    for kind, identity_kind in channels_watched().items():
+        watched |= Q(channel_account__kind=kind, identity__kind=identity_kind)
+    if not watched:
+        return []
     value = (
-        Message.objects.filter(
-            ticket_id=ticket_id,
-            direction=Message.Direction.INBOUND,
-            identity__kind=IdentityKind.WEBCHAT,
-            channel_account__kind="webchat",
-        )
+        Message.objects.filter(watched, ticket_id=ticket_id, direction=Message.Direction.INBOUND)
         .order_by("-sent_at", "-id")
         .values_list("identity__value", flat=True)
         .first()

@@ -6,11 +6,14 @@ from typing import TYPE_CHECKING
 
 from channels_in.api import client
 from channels_in.api.schemas import payload_parse
+from channels_in.base import AdapterDefaults, RoutedEvent
 from tickets.channel_port import SendResult
 from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 from tickets.sanitize import html_sanitize
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from channels_in.models import ChannelAccount, InboundEvent
     from tickets.models import Message
 
@@ -20,8 +23,13 @@ def api_identity_value(account_id: int, sender_id: str) -> str:
     return f"{account_id}:{sender_id}"
 
 
-class ApiAdapter:
+class ApiAdapter(AdapterDefaults):
     kind = "api"
+
+    def route(self, request: HttpRequest) -> list[RoutedEvent]:
+        from channels_in.api.views import request_route
+
+        return request_route(request)
 
     def parse(self, event: InboundEvent) -> list[InboundMessage]:
         payload = payload_parse(bytes(event.body))

@@ -1,4 +1,4 @@
-"""The generic API channel's wire format, validated at the boundary."""
+"""The generic API channel's configuration and wire format, validated at the boundary."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -19,6 +20,25 @@ from channels_in.base import PayloadError
 from channels_in.email.addresses import email_address_valid
 from tickets.jsonload import JsonRejected, json_load
 from tickets.moments import ClientMoment
+
+
+class ApiConfig(BaseModel):
+    """``ChannelAccount.config`` of an API channel (docs/channels/api.md); the secrets show masked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    token: SecretStr = SecretStr("")
+    secret: SecretStr = SecretStr("")
+    callback_url: str = Field(default="", max_length=2000)
+    callback_timeout: float = Field(default=10.0, gt=0, le=600)
+    trust_identities: bool = False
+
+    @field_validator("callback_url")
+    @classmethod
+    def _callback_shape(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("the callback URL starts with http:// or https://")
+        return value
 
 
 class _WireModel(BaseModel):

@@ -3,14 +3,11 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.http import HttpRequest
 
 from channels_in.api.schemas import payload_parse
-from channels_in.base import PayloadError
-from channels_in.http import RequestRejected, read_body
-from channels_in.inbound import inbound_event_record, request_headers
+from channels_in.base import PayloadError, RoutedEvent
+from channels_in.http import RequestRejected, read_body, webhook_view
 from channels_in.models import ChannelAccount
 from channels_in.signing import SIGNATURE_HEADER, bearer_valid, signature_valid
 
@@ -52,31 +49,28 @@ def _is_json(request: HttpRequest) -> bool:
     return declared in {"", "application/json"}
 
 
-@csrf_exempt
-@require_POST
-def inbound_message(request: HttpRequest, channel_key: str) -> JsonResponse:
-    """Accept one message: verify, validate, store the raw event, answer 202 — processing is async."""
-    account = _account(channel_key)
+def request_route(request: HttpRequest) -> list[RoutedEvent]:
+    """One message for the channel the URL names: verified, validated, and only then stored."""
+    account = _account(request.resolver_match.kwargs["channel_key"] if request.resolver_match else "")
     if account is None:
-        return JsonResponse({"error": "unknown channel"}, status=404)
+        raise RequestRejected(404, "unknown channel")
+    body = read_body(request)
+    _authenticate(account, request, body)
+    if not _is_json(request):
+        raise RequestRejected(415, "send the message as application/json")
     try:
-        body = read_body(request)
-        _authenticate(account, request, body)
-        if not _is_json(request):
-            raise RequestRejected(415, "send the message as application/json")
-        try:
-            payload = payload_parse(body)
-        except PayloadError as error:
-            raise RequestRejected(400, str(error)) from error
-    except RequestRejected as rejected:
-        return rejected.response()
-    recorded = inbound_event_record(
-        account=account,
-        body=body,
-        headers=request_headers(request),
-        content_type=request.content_type or "application/json",
-        provider_event_id=payload.message_id,
-    )
-    return JsonResponse(
-        {"event_id": recorded.event.pk, "status": "accepted" if recorded.created else "duplicate"}, status=202
-    )
+        payload = payload_parse(body)
+    except PayloadError as error:
+        raise RequestRejected(400, str(error)) from error
+    return [
+        RoutedEvent(
+            account=account,
+            provider_event_id=payload.message_id,
+            body=body,
+            content_type=request.content_type or "application/json",
+        )
+    ]
+
+
+# Accept one message: verify, validate, store the raw event, answer 202 — processing is async.
+inbound_message = webhook_view(kind="api")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from channels_in.base import EventIgnored, PayloadError
+from channels_in.base import AdapterDefaults, EventIgnored, PayloadError, RoutedEvent
 from channels_in.email import client
 from channels_in.email.addresses import email_address_valid, header_text, mailbox_repair
 from channels_in.email.parse import ParsedEmail, email_parse
@@ -16,6 +16,8 @@ from channels_in.email.schemas import MailboxConfig, MailboxConfigError, mailbox
 from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from channels_in.models import ChannelAccount, InboundEvent
     from tickets.channel_port import SendResult
     from tickets.models import Message
@@ -149,8 +151,16 @@ def inbound_from_parsed(
     )
 
 
-class EmailAdapter:
+class EmailAdapter(AdapterDefaults):
+    """Mail by IMAP, an MTA pipe or an ESP webhook; files come inline in the MIME, never by URL."""
+
     kind = "email"
+
+    def route(self, request: HttpRequest) -> list[RoutedEvent]:
+        # The raw-MIME endpoint; ESP webhooks go through Anymail's own views and signal (signals.py).
+        from channels_in.email.views import raw_route
+
+        return raw_route(request)
 
     def parse(self, event: InboundEvent) -> list[InboundMessage]:
         account = event.channel_account

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from channels_in.email.quotes import DEFAULT_LANGUAGES
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+# Marks a secret field (channels_in.registry.secret_fields): the admin never shows its value.
+SECRET = {"secret": True}
 
 
 class MailboxConfigError(ValueError):
@@ -33,7 +35,7 @@ class ImapConfig(BaseModel):
     port: int = Field(default=993, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "ssl"
     username: str = Field(min_length=1)
-    password: str = Field(default="", repr=False)
+    password: str = Field(default="", repr=False, json_schema_extra=SECRET)
     password_file: str = ""
     folder: str = "INBOX"
     # Where handled mail is moved; empty keeps it in ``folder``, flagged \Seen.
@@ -52,7 +54,7 @@ class SmtpConfig(BaseModel):
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["ssl", "starttls", "none"] = "starttls"
     username: str = ""
-    password: str = Field(default="", repr=False)
+    password: str = Field(default="", repr=False, json_schema_extra=SECRET)
     password_file: str = ""
     timeout: float = Field(default=30.0, gt=0, le=600)
 
@@ -75,7 +77,7 @@ class MailboxConfig(BaseModel):
     # ESP's "anymail.backends.mailgun.EmailBackend"), else through the EMAIL_BACKEND setting.
     smtp: SmtpConfig | None = None
     email_backend: str = ""
-    inbound_token: str = Field(default="", repr=False)
+    inbound_token: str = Field(default="", repr=False, json_schema_extra=SECRET)
     acknowledge: bool = False
     acknowledge_response_time: str = ""
     auto_reply_limit_per_hour: int = Field(default=3, ge=0)

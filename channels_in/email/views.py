@@ -15,47 +15,43 @@ from anymail.exceptions import (
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from django.views.generic import View
 
+from channels_in.base import RoutedEvent
 from channels_in.email.esp import InboundEsp, esp_served, view_class
-from channels_in.email.intake import mail_record
+from channels_in.email.intake import mail_routed
 from channels_in.email.schemas import MailboxConfigError, mailbox_config
-from channels_in.http import RequestRejected, read_body
-from channels_in.inbound import request_headers
+from channels_in.http import RequestRejected, read_body, webhook_view
 from channels_in.models import ChannelAccount
 from channels_in.signing import bearer_valid
 
 _ACCEPTED_TYPES = {"message/rfc822", "application/octet-stream", "text/plain"}
 
 
-@csrf_exempt
-@require_POST
-def raw_message(request: HttpRequest, channel_key: str) -> JsonResponse:
-    """Accept one raw mail: verify the token, store it untouched, answer 202 — parsing is async."""
+def raw_route(request: HttpRequest) -> list[RoutedEvent]:
+    """One raw mail for the mailbox the URL names: the token verified, the mail stored untouched."""
+    channel_key = request.resolver_match.kwargs["channel_key"] if request.resolver_match else ""
     account = ChannelAccount.objects.filter(
         key=channel_key, kind=ChannelAccount.Kind.EMAIL, active=True
     ).first()
     if account is None:
-        return JsonResponse({"error": "unknown mailbox"}, status=404)
+        raise RequestRejected(404, "unknown mailbox")
     try:
-        try:
-            token = mailbox_config(account.config).inbound_token
-        except MailboxConfigError:
-            token = ""
-        if not bearer_valid(token, request.headers.get("Authorization", "")):
-            raise RequestRejected(401, "missing or wrong token")
-        body = read_body(request)
-        if not body.strip():
-            raise RequestRejected(400, "empty message")
-        if (request.content_type or "").lower() not in _ACCEPTED_TYPES:
-            raise RequestRejected(415, "send the mail as message/rfc822")
-    except RequestRejected as rejected:
-        return rejected.response()
-    recorded = mail_record(account=account, raw=body, headers=request_headers(request), source="http")
-    return JsonResponse(
-        {"event_id": recorded.event.pk, "status": "accepted" if recorded.created else "duplicate"}, status=202
-    )
+        token = mailbox_config(account.config).inbound_token
+    except MailboxConfigError:
+        token = ""
+    if not bearer_valid(token, request.headers.get("Authorization", "")):
+        raise RequestRejected(401, "missing or wrong token")
+    body = read_body(request)
+    if not body.strip():
+        raise RequestRejected(400, "empty message")
+    if (request.content_type or "").lower() not in _ACCEPTED_TYPES:
+        raise RequestRejected(415, "send the mail as message/rfc822")
+    return [mail_routed(account=account, raw=body, source="http")]
+
+
+# Accept one raw mail: verify the token, store it untouched, answer 202 — parsing is async.
+raw_message = webhook_view(kind="email")
 
 
 class _PayloadMalformed(Exception):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from channels_in.base import AdapterDefaults, RoutedEvent
+from channels_in.http import RequestRejected
 from channels_in.webchat.schemas import visitor_event_parse
 from tickets import events
-from tickets.channel_port import AdapterError, SendResult
+from tickets.channel_port import AdapterError, Audience, SendResult
 from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from channels_in.models import ChannelAccount, InboundEvent
     from tickets.models import Message
 
@@ -26,8 +30,15 @@ def client_id_of(external_id: str | None) -> str:
     return (external_id or "").partition(":")[2]
 
 
-class WebchatAdapter:
+class WebchatAdapter(AdapterDefaults):
     kind = "webchat"
+    # The visitor watches the conversation live in the widget: customer-facing messages to and from
+    # their web-chat identity reach it, notes never do.
+    audience = Audience(identity_kind=IdentityKind.WEBCHAT)
+
+    def route(self, request: HttpRequest) -> list[RoutedEvent]:
+        # Visitor messages arrive over the widget's socket and upload view (intake.py), not a webhook.
+        raise RequestRejected(404, "web chat has no webhook")
 
     def parse(self, event: InboundEvent) -> list[InboundMessage]:
         body = visitor_event_parse(bytes(event.body))

@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "csp",
     "tickets",
     "channels_in",
+    # A channel is one folder: the widget's templates and static files live in it.
+    "channels_in.webchat",
     # Last: the wiring, which holds the ``serve`` command and imports the apps above.
     "helpdesk",
 ]
@@ -343,6 +345,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 # The sweeps that re-queue work a dead worker held (inbound events, outbound messages) run this often.
 REQUEUE_INTERVAL_SECONDS = env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)
+# Each channel kind's periodic jobs (mailbox polling, …) join this at start-up from its registry entry
+# (channels_in/registry.py), at the interval its setting names.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-events": {
         "task": "channels_in.tasks.requeue_stale_events",
@@ -351,10 +355,6 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-messages": {
         "task": "tickets.tasks.requeue_stale_messages",
         "schedule": float(REQUEUE_INTERVAL_SECONDS),
-    },
-    "poll-mailboxes": {
-        "task": "channels_in.email.tasks.poll_mailboxes",
-        "schedule": float(env.integer("EMAIL_POLL_SECONDS", 60, minimum=5)),
     },
 }
 EMAIL_POLL_SECONDS = env.integer("EMAIL_POLL_SECONDS", 60, minimum=5)

@@ -80,6 +80,7 @@
     var radio = form.querySelector('input[name="mode"][value="' + mode + '"]');
     if (radio) radio.checked = true;
     form.dataset.mode = mode;
+    replyWindowShow();
     form.querySelector("textarea").focus();
   }
 
@@ -125,8 +126,29 @@
     }
     if (event.target.name === "mode" && composer() && composer().contains(event.target)) {
       composer().dataset.mode = event.target.value;
+      replyWindowShow();
     }
+    if (event.target.name === "channel" && composer() && composer().contains(event.target)) replyWindowShow();
   });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-switch-to-note]")) setMode("note");
+  });
+
+  // --- reply window: a channel that no longer takes replies says so, and Send waits for another choice
+  function replyWindowShow() {
+    var form = composer();
+    if (!form) return;
+    var select = form.querySelector('select[name="channel"]');
+    var option = select && select.selectedOptions[0];
+    var closed = !!(option && option.dataset.window === "closed");
+    form.dataset.window = closed ? "closed" : "open";
+    form.querySelectorAll("[data-reply-window-closed]").forEach(function (notice) {
+      notice.hidden = !option || notice.dataset.replyWindowClosed !== option.value;
+    });
+    var send = form.querySelector('[data-testid="send"]');
+    if (send) send.disabled = closed && form.dataset.mode === "reply";
+  }
+  replyWindowShow();
   document.addEventListener("input", function (event) {
     if (event.target.matches && event.target.matches("#composer textarea")) showHint(event.target);
   });

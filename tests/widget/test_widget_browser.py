@@ -116,7 +116,7 @@ def filed(text: str) -> Message:
 
 
 def test_the_loader_is_small() -> None:
-    source = (ROOT / "static/widget/widget.js").read_bytes()
+    source = (ROOT / "channels_in/webchat/static/widget/widget.js").read_bytes()
     size = len(gzip.compress(source, compresslevel=9))
     print(f"\nwidget.js: {len(source)} bytes, {size} bytes gzipped")
     assert size <= 10 * 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, User
@@ -12,9 +13,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import events
-from tickets.channel_port import AdapterError, ChannelAccountLike, channel_for
+from tickets.channel_port import (
+    ALWAYS_OPEN,
+    AdapterError,
+    ChannelAccountLike,
+    ReplyOffer,
+    ReplyWindow,
+    UnknownChannelKind,
+    channel_for,
+)
 from tickets.models import ContactIdentity, Message, Ticket
 from tickets.services.outgoing_attachments import Upload, attachments_add, uploads_check
 
@@ -61,6 +71,48 @@ def _email_identity(ticket: Ticket) -> ContactIdentity | None:
     )
 
 
+def reply_window_get(
+    *, ticket: Ticket, account: ChannelAccountLike, identity: ContactIdentity
+) -> ReplyWindow:
+    """Whether the channel lets an agent reply to ``identity`` now (asked through the port)."""
+    last_inbound_at = (
+        Message.objects.filter(
+            ticket__contact_id=ticket.contact_id,
+            direction=Message.Direction.INBOUND,
+            channel_account=account,
+            identity=identity,
+        )
+        .order_by("-sent_at", "-id")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    return reply_window_of(account=account, identity=identity, last_inbound_at=last_inbound_at)
+
+
+def reply_window_of(
+    *, account: ChannelAccountLike, identity: ContactIdentity, last_inbound_at: datetime | None
+) -> ReplyWindow:
+    try:
+        channel = channel_for(account.kind)
+    except UnknownChannelKind:
+        # Nothing to decide by: the delivery fails with its reason, as for any channel gone missing.
+        return ALWAYS_OPEN
+    return channel.reply_window(account=account, identity=identity, last_inbound_at=last_inbound_at)
+
+
+def reply_window_refusal(window: ReplyWindow) -> str:
+    """What an agent is told when a reply is refused because the channel's window has closed."""
+    if window.outside == ReplyOffer.TEMPLATE:
+        return _(
+            "The reply window on this channel has closed: only an approved message template can be sent "
+            "until the customer writes again. Reply on another channel, or add an internal note."
+        )
+    return _(
+        "The reply window on this channel has closed: nothing can be sent on it until the customer "
+        "writes again. Reply on another channel, or add an internal note."
+    )
+
+
 def message_send_reply(
     *,
     ticket: Ticket,
@@ -78,6 +130,9 @@ def message_send_reply(
         raise ValidationError("A reply needs some text.")
     uploads_check(attachments)
     account, identity = reply_target(ticket=ticket, channel_account=channel_account)
+    window = reply_window_get(ticket=ticket, account=account, identity=identity)
+    if not window.open:
+        raise ValidationError(reply_window_refusal(window))
     from tickets import tasks
 
     with transaction.atomic():

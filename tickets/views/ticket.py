@@ -32,7 +32,13 @@ from tickets.selectors import (
     ticket_get,
     tickets_visible,
 )
-from tickets.services.messages import message_retry, message_send_reply, note_add
+from tickets.services.messages import (
+    message_retry,
+    message_send_reply,
+    note_add,
+    reply_window_of,
+    reply_window_refusal,
+)
 from tickets.services.outgoing_attachments import AttachmentRefused, uploads_from
 from tickets.services.tickets import StaleUpdate, ticket_update
 from tickets.views.common import (
@@ -55,7 +61,12 @@ def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
 
 def reply_channels(ticket: Ticket) -> list[ChannelAccountLike]:
     """Channels the contact has written from, most recent first: the ones a reply can go to."""
-    latest: dict[int, ChannelAccountLike] = {}
+    return [message.channel_account for message in _last_inbound_by_channel(ticket)]  # type: ignore[misc]
+
+
+def _last_inbound_by_channel(ticket: Ticket) -> list[Message]:
+    """The contact's latest message on each channel they have written from, most recent first."""
+    latest: dict[int, Message] = {}
     inbound = (
         Message.objects.filter(
             ticket__contact_id=ticket.contact_id,
@@ -63,13 +74,26 @@ def reply_channels(ticket: Ticket) -> list[ChannelAccountLike]:
             identity__isnull=False,
             channel_account__isnull=False,
         )
-        .select_related("channel_account")
+        .select_related("channel_account", "identity")
         .order_by("-sent_at", "-id")
-        .only("id", "sent_at", "channel_account")
+        .only("id", "sent_at", "channel_account", "identity")
     )
     for message in inbound[:200]:
-        latest.setdefault(message.channel_account_id, message.channel_account)  # type: ignore[arg-type]
+        latest.setdefault(message.channel_account_id, message)  # type: ignore[arg-type]
     return list(latest.values())
+
+
+def reply_windows_closed(latest: list[Message]) -> list[dict[str, Any]]:
+    """Each reply channel whose window has closed, with what the composer offers instead (the port
+    decides, per channel: ``reply_window``)."""
+    closed = []
+    for message in latest:
+        account, identity = message.channel_account, message.identity
+        assert account is not None and identity is not None  # the query asks for both
+        window = reply_window_of(account=account, identity=identity, last_inbound_at=message.sent_at)
+        if not window.open:
+            closed.append({"account": account, "window": window, "refusal": reply_window_refusal(window)})
+    return closed
 
 
 def sidebar_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
@@ -121,6 +145,7 @@ def _sidebar_key(context: dict[str, Any]) -> str:
 def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     user = request.user
     messages = timeline_messages(user=user, ticket=ticket)
+    latest = _last_inbound_by_channel(ticket)
     canned = [
         {
             "shortcut": item.shortcut,
@@ -151,7 +176,8 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     return {
         **sidebar_context(request, ticket),
         "timeline": timeline_build(ticket=ticket, messages=messages),
-        "reply_channels": reply_channels(ticket),
+        "reply_channels": [message.channel_account for message in latest],
+        "reply_windows_closed": reply_windows_closed(latest),
         "attachment_limits": {
             "max_files": settings.REPLY_ATTACHMENTS_MAX_FILES,
             "max_bytes": min(settings.ATTACHMENT_MAX_BYTES, settings.REPLY_ATTACHMENTS_MAX_BYTES),
