@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.json_schema import JsonDict
 
 from channels_in.email.quotes import DEFAULT_LANGUAGES
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 # Marks a secret field (channels_in.registry.secret_fields): the admin never shows its value.
-SECRET = {"secret": True}
+SECRET: JsonDict = {"secret": True}
 
 
 class MailboxConfigError(ValueError):

@@ -79,7 +79,7 @@ def reply_window_get(
         Message.objects.filter(
             ticket__contact_id=ticket.contact_id,
             direction=Message.Direction.INBOUND,
-            channel_account=account,
+            channel_account_id=account.pk,
             identity=identity,
         )
         .order_by("-sent_at", "-id")
