@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from tickets.channel_port import AdapterError, SendResult
-from tickets.inbound import InboundMessage
+from tickets.inbound import InboundItem
 
 if TYPE_CHECKING:
     from channels_in.models import ChannelAccount, InboundEvent
@@ -34,6 +34,6 @@ class EventIgnored(Exception):
 class Adapter(Protocol):
     kind: str
 
-    def parse(self, event: InboundEvent) -> list[InboundMessage]: ...
+    def parse(self, event: InboundEvent) -> list[InboundItem]: ...
 
     def send(self, *, account: ChannelAccount, message: Message) -> SendResult: ...

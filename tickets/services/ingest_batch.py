@@ -9,9 +9,9 @@ The first message of a brand-new customer (none of their identities exists) is t
 its contact, identities and ticket are created with the others', three multi-row inserts per batch.
 
 Everything else — a customer known by some identity but not all, a contact without an open ticket
-(reopen or follow-up), a bounce, an identity to verify, a re-delivered provider id, a second message of
-a customer created in this batch — is left to ``ingest_inbound_message``: this
-module says which messages it filed and the caller sends the rest down the one-by-one path, in order.
+(reopen or follow-up), an identity to verify, a re-delivered provider id, a second message of
+a customer created in this batch — is left to ``ingest_inbound_message``: this module says which
+messages it filed and ``inbound_items_file`` sends the rest down the one-by-one path, in order.
 The guarantees are the same as that path's: the caller's transaction holds the tickets' row locks (so
 ``seq`` stays gap-free), the unique key on ``(channel_account, external_id)`` still refuses a second
 copy (the caller then rolls the batch back and files its events one by one), and live events are
@@ -28,12 +28,12 @@ from django.db import connection
 from django.utils import timezone
 
 from channels_in.models import ChannelAccount
-from helpdesk.sql import rows_insert, rows_update
 from tickets import events
 from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEvent
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
+from tickets.services.bulk_sql import rows_insert, rows_update
 from tickets.services.identities import LAST_SEEN_GRANULARITY, normalized_claims
 from tickets.services.ingest import (
     after_filing,
@@ -204,7 +204,7 @@ def _brand_new(
     inbound: InboundMessage, keys: set[tuple[str, str]], known: dict[tuple[str, str], _Known]
 ) -> bool:
     """A customer none of whose identities exists: a new contact with nothing to merge or suggest."""
-    return bool(keys) and not inbound.is_bounce and not keys & known.keys()
+    return bool(keys) and not keys & known.keys()
 
 
 def _customers_create(
@@ -247,7 +247,7 @@ def _fast_contact(
     inbound: InboundMessage, claims: list[IdentityClaim], known: dict[tuple[str, str], _Known]
 ) -> int | None:
     """The contact this message files on without ``contact_resolve``'s writes; None when it has some."""
-    if inbound.is_bounce or not claims:
+    if not claims:
         return None
     sender = known.get((claims[0].kind, claims[0].value))
     if sender is None or sender.contact_merged:
@@ -307,8 +307,8 @@ def _open_tickets(contact_ids: set[int]) -> dict[int, Ticket]:
         return {}
     tickets = (
         Ticket.objects.select_for_update(of=("self",))
-        # A ticket an agent split off stays open beside the primary one; customer messages join the primary.
-        .filter(contact_id__in=contact_ids, status__in=Ticket.OPEN_STATUSES, split_from__isnull=True)
+        .primary_open()
+        .filter(contact_id__in=contact_ids)
         .only(
             "id",
             "contact_id",

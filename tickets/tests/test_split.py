@@ -13,7 +13,7 @@ from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
 from tickets import event_schema
 from tickets.events import Publication
-from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
+from tickets.inbound import EmailDetails, IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import AgentProfile, Attachment, Message, Team, Ticket, TicketEvent
 from tickets.services.attachments import attachment_file_save
 from tickets.services.ingest import ingest_inbound_message
@@ -200,7 +200,7 @@ def reply(account: ChannelAccount, text: str, **refs: Any) -> InboundMessage:
         external_id=f"<{text}@mail.example>",
         sender=IdentityClaim(IdentityKind.API, f"{account.pk}:maria", verified=True),
         text=text,
-        **refs,
+        email=EmailDetails(**refs) if refs else None,
     )
 
 

@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy
 from pytest_django import DjangoAssertNumQueries
 
 from channels_in.models import ChannelAccount
-from helpdesk.sql import rows_insert, rows_update
 from tickets.models import Contact, ContactIdentity, Message, Ticket
+from tickets.services.bulk_sql import rows_insert, rows_update
 
 _SENT = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Rome"))
 
