@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from tickets.inbound import (
@@ -46,38 +47,54 @@ Strategy = Literal["auto", "set", "one"]
 
 # One message gains nothing from the set-based path: its look-ups cost what the one-by-one path's do.
 _SET_BASED_FROM = 2
-_strategy: ContextVar[Strategy] = ContextVar("inbound_file_strategy", default="auto")
+
+
+@dataclass
+class Tally:
+    """How many items each way filed, while a strategy is forced."""
+
+    set_based: int = 0
+    one_by_one: int = 0
+    updates: int = 0
+
+
+_forced: ContextVar[tuple[Strategy, Tally] | None] = ContextVar("inbound_file_strategy", default=None)
 
 
 @contextmanager
-def strategy_forced(strategy: Strategy) -> Iterator[None]:
-    """File with one strategy whatever the batch (tests comparing the two, benchmarks)."""
-    token = _strategy.set(strategy)
+def strategy_forced(strategy: Strategy) -> Iterator[Tally]:
+    """File with one strategy whatever the batch (tests comparing the two), counting what went which way."""
+    tally = Tally()
+    token = _forced.set((strategy, tally))
     try:
-        yield
+        yield tally
     finally:
-        _strategy.reset(token)
+        _forced.reset(token)
 
 
 def inbound_items_file(*, items: Sequence[tuple[InboundItem, ChannelAccount]]) -> list[Filed]:
     """File each of ``items`` (an item and its channel account); what became of each, in order."""
     results: list[Filed | None] = [None] * len(items)
     messages = [index for index, (item, _account) in enumerate(items) if isinstance(item, InboundMessage)]
-    strategy = _strategy.get()
+    forced = _forced.get()
+    strategy, tally = forced if forced is not None else ("auto", Tally())
     if strategy == "set" or (strategy == "auto" and len(messages) >= _SET_BASED_FROM):
         fast = ingest_batch([(items[index][0], items[index][1]) for index in messages])  # type: ignore[misc]
         for index, message in zip(messages, fast, strict=True):
             if message is not None:
                 results[index] = Filed(message.pk, ticket_id=message.ticket_id)
+                tally.set_based += 1
     for index in messages:
         if results[index] is None:
             inbound, account = items[index]
             assert isinstance(inbound, InboundMessage)
             filed = ingest_inbound_message(inbound=inbound, account=account).message
             results[index] = Filed(filed.pk, ticket_id=filed.ticket_id)
+            tally.one_by_one += 1
     for index, (item, _account) in enumerate(items):
         if results[index] is None:
             results[index] = _update_file(item)
+            tally.updates += 1
     return [result for result in results if result is not None]
 
 
@@ -93,4 +110,4 @@ def _update_file(item: InboundItem) -> Filed:
     raise TypeError(f"not an inbound item: {type(item).__name__}")
 
 
-__all__ = ["Filed", "inbound_items_file", "strategy_forced"]
+__all__ = ["Filed", "Tally", "inbound_items_file", "strategy_forced"]
