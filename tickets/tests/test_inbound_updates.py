@@ -25,7 +25,7 @@ from tickets.inbound import (
     MessageEdit,
     Reaction,
 )
-from tickets.models import Message, Ticket, TicketEvent
+from tickets.models import AgentProfile, Message, Ticket, TicketEvent
 from tickets.services.inbound_file import inbound_items_file
 from tickets.services.messages import message_send_reply
 
@@ -263,3 +263,24 @@ def test_an_item_about_an_unknown_message_is_set_aside(
         == 0
     )
     assert Ticket.objects.count() == 1
+
+
+def test_the_ticket_page_shows_a_message_edited_or_deleted(
+    client: Any, alice: User, api_channel: ChannelAccount
+) -> None:
+    kept = _customer_writes(api_channel, "m-1", "Il pacco non arriva")
+    _customer_writes(api_channel, "m-2", "Il mio IBAN è IT60X0542811101000000123456")
+    _file(
+        api_channel,
+        MessageEdit(channel_account_id=api_channel.pk, external_id="m-1", text="Il pacco 4411 non arriva"),
+        MessageDelete(channel_account_id=api_channel.pk, external_id="m-2"),
+    )
+    AgentProfile.objects.filter(user=alice).update(ui_language="en")
+    client.force_login(alice)
+
+    page = client.get(f"/tickets/{kept.ticket_id}/").content.decode()
+
+    assert "Il pacco 4411 non arriva" in page and 'data-testid="message-edited"' in page
+    assert 'data-testid="message-deleted"' in page and "deleted by the customer" in page
+    # Shown as the messages' state, not as audit lines of their own.
+    assert "message.edited" not in page and "message.deleted" not in page
