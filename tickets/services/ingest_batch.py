@@ -34,7 +34,7 @@ from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEven
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.bulk_sql import rows_insert, rows_update
-from tickets.services.identities import LAST_SEEN_GRANULARITY, normalized_claims
+from tickets.services.identities import contact_row, identity_row, last_seen_due, normalized_claims
 from tickets.services.ingest import (
     after_filing,
     inbound_message_row,
@@ -218,18 +218,14 @@ def _customers_create(
     """
     if not new:
         return {}
-    contacts = {index: Contact(name=inbound.sender_name[:200]) for index, (inbound, _a, _c) in new.items()}
+    contacts = {index: contact_row(name=inbound.sender_name) for index, (inbound, _a, _c) in new.items()}
     rows_insert(Contact, list(contacts.values()))
     identities: list[ContactIdentity] = []
     senders: dict[int, ContactIdentity] = {}
     for index, (_inbound, _account, item_claims) in new.items():
         for position, claim in enumerate(item_claims):
-            identity = ContactIdentity(
-                contact=contacts[index],
-                kind=claim.kind,
-                value=claim.value,
-                verified=claim.verified,
-                last_seen_at=now if position == 0 else None,
+            identity = identity_row(
+                contact=contacts[index], claim=claim, seen_at=now if position == 0 else None
             )
             identities.append(identity)
             if position == 0:
@@ -326,7 +322,7 @@ def _open_tickets(contact_ids: set[int]) -> dict[int, Ticket]:
 
 
 def _last_seen_refresh(senders: list[_Known], now: Any) -> None:
-    stale = {s.id for s in senders if s.last_seen_at is None or now - s.last_seen_at >= LAST_SEEN_GRANULARITY}
+    stale = {sender.id for sender in senders if last_seen_due(sender.last_seen_at, now)}
     if stale:
         ContactIdentity.objects.filter(pk__in=stale).update(last_seen_at=now)
 
