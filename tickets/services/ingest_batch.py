@@ -9,13 +9,15 @@ The first message of a brand-new customer (none of their identities exists) is t
 its contact, identities and ticket are created with the others', three multi-row inserts per batch.
 
 Everything else — a customer known by some identity but not all, a contact without an open ticket
-(reopen or follow-up), an identity to verify, a re-delivered provider id, a second message of
+(reopen or follow-up), an identity to verify, a provider id twice in the batch, a second message of
 a customer created in this batch — is left to ``ingest_inbound_message``: this module says which
 messages it filed and ``inbound_items_file`` sends the rest down the one-by-one path, in order.
 The guarantees are the same as that path's: the caller's transaction holds the tickets' row locks (so
 ``seq`` stays gap-free), the unique key on ``(channel_account, external_id)`` still refuses a second
-copy (the caller then rolls the batch back and files its events one by one), and live events are
-published only after commit.
+copy — a message filed in an earlier batch and delivered again is skipped by its insert and answered
+with the stored message, as the one-by-one path answers it (elsewhere than on PostgreSQL the insert
+fails and the caller files the batch again one event at a time) — and live events are published only
+after commit.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from channels_in.models import ChannelAccount
@@ -33,7 +35,7 @@ from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEvent
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
-from tickets.services.bulk_sql import rows_insert, rows_update
+from tickets.services.bulk_sql import rows_insert, rows_insert_new, rows_update
 from tickets.services.identities import contact_row, identity_row, last_seen_due, normalized_claims
 from tickets.services.ingest import (
     after_filing,
@@ -135,7 +137,11 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
             sender = known[(claims[index][0].kind, claims[index][0].value)]
             ticket, identity = open_tickets[sender.contact_id], sender.identity()
         messages.append(inbound_message_row(inbound, account, ticket=ticket, identity=identity, now=now))
-    rows_insert(Message, messages)
+    # A provider delivering again a message filed in an earlier batch: its id is taken, and the
+    # message is the one already stored (as ``ingest_inbound_message`` finds it).
+    skipped = rows_insert_new(Message, messages, key=("channel_account", "external_id"))
+    if skipped:
+        chosen, messages = _copies_set_aside(items, results, chosen, messages, skipped, created)
 
     # Each audit row with the message it records (None for ``ticket.created``), in seq order.
     audit: list[tuple[TicketEvent, Message | None]] = []
@@ -183,6 +189,37 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
         else:
             events.message_event_published(row=row, ticket=message.ticket, message=message)
     return results
+
+
+def _copies_set_aside(
+    items: list[tuple[InboundMessage, ChannelAccount]],
+    results: list[Message | None],
+    chosen: list[int],
+    messages: list[Message],
+    skipped: list[Message],
+    created: dict[int, tuple[Ticket, ContactIdentity]],
+) -> tuple[list[int], list[Message]]:
+    """The batch without its copies of stored messages; each copy's result is the stored message."""
+    copies = {id(message) for message in skipped}
+    if any(
+        id(message) in copies for index, message in zip(chosen, messages, strict=True) if index in created
+    ):
+        # A new customer's ticket would be left without its message: the caller files the batch again.
+        raise IntegrityError("a new customer's message is a copy of a stored one")
+    stored = {
+        (row.channel_account_id, row.external_id): row
+        for row in Message.objects.filter(
+            channel_account_id__in={message.channel_account_id for message in skipped},
+            external_id__in={message.external_id for message in skipped},
+        )
+    }
+    kept: list[tuple[int, Message]] = []
+    for index, message in zip(chosen, messages, strict=True):
+        if id(message) in copies:
+            results[index] = stored[(message.channel_account_id, message.external_id)]
+        else:
+            kept.append((index, message))
+    return [index for index, _m in kept], [message for _i, message in kept]
 
 
 def _refers(inbound: InboundMessage) -> bool:
