@@ -75,19 +75,20 @@ def strategy_forced(strategy: Strategy) -> Iterator[Tally]:
 def inbound_items_file(*, items: Sequence[tuple[InboundItem, ChannelAccount]]) -> list[Filed]:
     """File each of ``items`` (an item and its channel account); what became of each, in order."""
     results: list[Filed | None] = [None] * len(items)
-    messages = [index for index, (item, _account) in enumerate(items) if isinstance(item, InboundMessage)]
+    messages = {
+        index: (item, account)
+        for index, (item, account) in enumerate(items)
+        if isinstance(item, InboundMessage)
+    }
     forced = _forced.get()
     strategy, tally = forced if forced is not None else ("auto", Tally())
     if strategy == "set" or (strategy == "auto" and len(messages) >= _SET_BASED_FROM):
-        fast = ingest_batch([(items[index][0], items[index][1]) for index in messages])  # type: ignore[misc]
-        for index, message in zip(messages, fast, strict=True):
+        for index, message in zip(messages, ingest_batch(list(messages.values())), strict=True):
             if message is not None:
                 results[index] = Filed(message.pk, ticket_id=message.ticket_id)
                 tally.set_based += 1
-    for index in messages:
+    for index, (inbound, account) in messages.items():
         if results[index] is None:
-            inbound, account = items[index]
-            assert isinstance(inbound, InboundMessage)
             filed = ingest_inbound_message(inbound=inbound, account=account).message
             results[index] = Filed(filed.pk, ticket_id=filed.ticket_id)
             tally.one_by_one += 1
