@@ -20,7 +20,7 @@ from tickets.channel_port import (
     ReplyWindow,
     SendResult,
 )
-from tickets.inbound import InboundMessage
+from tickets.inbound import InboundItem
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -93,7 +93,7 @@ class Adapter(Protocol):
 
     def route(self, request: HttpRequest) -> list[RoutedEvent]: ...
 
-    def parse(self, event: InboundEvent) -> list[InboundMessage]: ...
+    def parse(self, event: InboundEvent) -> list[InboundItem]: ...
 
     def send(self, *, account: ChannelAccount, message: Message) -> SendResult: ...
 

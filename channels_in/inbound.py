@@ -17,11 +17,9 @@ from django.utils import timezone
 from channels_in.base import EventIgnored, PayloadError
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
-from helpdesk.sql import row_values, rows_update, statement_run
-from tickets.inbound import InboundMessage
-from tickets.services.bounces import bounce_record
-from tickets.services.ingest import ingest_inbound_message
-from tickets.services.ingest_batch import ingest_batch
+from tickets.inbound import Filed, InboundItem
+from tickets.services.bulk_sql import row_values, rows_update, statement_run
+from tickets.services.inbound_file import inbound_items_file
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +130,9 @@ def inbound_event_process(*, event_id: int) -> ProcessOutcome:
 def inbound_events_process_batch(*, limit: int) -> list[tuple[int, ProcessOutcome]]:
     """Claim up to ``limit`` of the oldest pending events and file them in one transaction.
 
-    Messages that join an open ticket are filed set-based (``ingest_batch``), the others one by one
-    in the order received; every event's new state is written in the same transaction. If anything
+    Every item of every event goes to ``tickets`` in one call (``inbound_items_file``), which files
+    what it can set-based and the rest one by one; every event's new state is written in the same
+    transaction. If anything
     fails, the whole batch is rolled back and its events are processed one transaction each, where a
     failure is counted against the one event that caused it.
     """
@@ -169,49 +168,39 @@ def _accounts_attach(batch: list[InboundEvent]) -> None:
 
 
 def _process_batch(batch: list[InboundEvent]) -> list[tuple[int, ProcessOutcome]]:
-    parsed: list[tuple[InboundEvent, list[InboundMessage] | PayloadError | EventIgnored]] = []
+    parsed: list[tuple[InboundEvent, list[InboundItem] | PayloadError | EventIgnored]] = []
     for event in batch:
         try:
             parsed.append((event, adapter_for(event.channel_account.kind).parse(event)))
         except (PayloadError, EventIgnored) as error:
             parsed.append((event, error))
-    items = [
-        (item, event.channel_account)
-        for event, messages in parsed
-        if isinstance(messages, list)
-        for item in messages
-    ]
-    fast = iter(ingest_batch(items))
+    filed = iter(
+        inbound_items_file(
+            items=[
+                (item, event.channel_account)
+                for event, items in parsed
+                if isinstance(items, list)
+                for item in items
+            ]
+        )
+    )
     finished: list[_Finished] = []
-    for event, messages in parsed:
-        if not isinstance(messages, list):
-            finished.append(_not_parsed(event, messages))
+    for event, items in parsed:
+        if not isinstance(items, list):
+            finished.append(_not_parsed(event, items))
             continue
-        filings: list[_Filed] = []
-        for item in messages:
-            filed = next(fast)
-            filings.append(_Filed(filed.pk) if filed is not None else _file(item, event.channel_account))
-        finished.append(_filed(event, filings))
+        finished.append(_filed(event, [next(filed) for _item in items]))
     _finish_all(finished)
     return [(event.pk, ProcessOutcome(state=state)) for event, state, _error, _result in finished]
 
 
-@dataclass(frozen=True)
-class _Filed:
-    """One message's outcome: the timeline entry it became, or why it became none."""
-
-    message_id: int | None
-    reason: str = ""
-    code: str = ""
-
-
-def _filed(event: InboundEvent, filings: list[_Filed]) -> _Finished:
+def _filed(event: InboundEvent, filings: list[Filed]) -> _Finished:
     """Done when anything was filed; else ignored, and every event set aside records why."""
     message_ids = [item.message_id for item in filings if item.message_id is not None]
     if message_ids:
         return (event, InboundEvent.State.DONE, "", {"message_ids": message_ids})
     reasons = [item for item in filings if item.reason] or [
-        _Filed(None, "no_message: the event holds no message to file", "no_message")
+        Filed(None, "no_message", "no_message: the event holds no message to file")
     ]
     error = "; ".join(item.reason for item in reasons)
     return (event, InboundEvent.State.IGNORED, error, {"message_ids": [], "reason": reasons[0].code})
@@ -272,33 +261,12 @@ def _process_first(claimable: QuerySet[InboundEvent]) -> tuple[int, ProcessOutco
 
 def _process(event: InboundEvent) -> ProcessOutcome:
     try:
-        messages = adapter_for(event.channel_account.kind).parse(event)
+        items = adapter_for(event.channel_account.kind).parse(event)
     except (PayloadError, EventIgnored) as error:
         # Parsing writes nothing, so the transaction is still good for recording why.
         return _finish(_not_parsed(event, error))
-    return _finish(_filed(event, [_file(item, event.channel_account) for item in messages]))
-
-
-def _file(item: InboundMessage, account: ChannelAccount) -> _Filed:
-    """A bounce is news about a mail we sent, filed on that mail; anything else is a customer message."""
-    if item.is_bounce:
-        entry, _created = bounce_record(inbound=item)
-        if entry is None:
-            return _Filed(None, _unmatched_bounce(item), "bounce_unmatched")
-        return _Filed(entry.pk)
-    return _Filed(ingest_inbound_message(inbound=item, account=account).message.pk)
-
-
-def _unmatched_bounce(item: InboundMessage) -> str:
-    info = item.metadata.get("bounce")
-    info = info if isinstance(info, dict) else {}
-    named = info.get("recipients")
-    recipients = [str(address) for address in named[:5]] if isinstance(named, list) else []
-    about = ", ".join(recipients) or "no recipient named"
-    return (
-        f"bounce_unmatched: a delivery report ({info.get('kind') or 'failed'}; {about}) "
-        f"about none of the mails this installation sent"
-    )
+    account = event.channel_account
+    return _finish(_filed(event, inbound_items_file(items=[(item, account) for item in items])))
 
 
 def _finish(finished: _Finished) -> ProcessOutcome:

@@ -1,6 +1,6 @@
 """Demo data, the domain's part: two teams, their agents and supervisor, and twenty conversations.
 
-Everything customers write goes through ``ingest_inbound_message`` and everything agents do
+Everything customers write goes through ``inbound_items_file`` and everything agents do
 through the services, so the demo's timelines, audit trail and counters are the real thing.
 Seeding is idempotent: each conversation is keyed by its first message's id and skipped when
 present, and people and teams are only created when missing. The channels the conversations
@@ -22,7 +22,7 @@ from tickets.channel_port import ChannelAccountLike
 from tickets.demo_conversations import CONVERSATIONS, CUSTOMERS, Conversation, Customer
 from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import AgentProfile, Message, Team, Ticket
-from tickets.services.ingest import ingest_inbound_message
+from tickets.services.inbound_file import inbound_items_file
 from tickets.services.messages import message_send_reply, note_add
 from tickets.services.tickets import ticket_update
 from tickets.tasks import tasks_deferred
@@ -144,20 +144,19 @@ def _conversation_seed(
     for step in conversation.steps:
         if step.kind == "in":
             inbound_count += 1
-            result = ingest_inbound_message(
-                inbound=InboundMessage(
-                    channel_account_id=channel.pk,
-                    external_id=f"demo-{conversation.key}-{inbound_count}",
-                    sender=sender(customer),
-                    sender_name=customer.name,
-                    other_identities=[IdentityClaim(IdentityKind.EMAIL, customer.email, verified=True)],
-                    subject=conversation.subject if inbound_count == 1 else "",
-                    text=step.text,
-                    # Only the opening message is back-dated; later ones follow the agents' actions.
-                    sent_at=started if inbound_count == 1 else None,
-                )
+            inbound = InboundMessage(
+                channel_account_id=channel.pk,
+                external_id=f"demo-{conversation.key}-{inbound_count}",
+                sender=sender(customer),
+                sender_name=customer.name,
+                other_identities=[IdentityClaim(IdentityKind.EMAIL, customer.email, verified=True)],
+                subject=conversation.subject if inbound_count == 1 else "",
+                text=step.text,
+                # Only the opening message is back-dated; later ones follow the agents' actions.
+                sent_at=started if inbound_count == 1 else None,
             )
-            ticket = result.ticket
+            (filed,) = inbound_items_file(items=[(inbound, channel)])
+            ticket = Ticket.objects.get(pk=filed.ticket_id)
             continue
         if ticket is None:
             raise ValueError(f"demo conversation {conversation.key} must start with a customer message")

@@ -123,6 +123,31 @@ class DeliveryStatus(_Strict):
     reason: str
 
 
+class MessageEdited(_Strict):
+    """The customer changed a message on their channel: its new text (the previous one is kept)."""
+
+    message_id: int
+    text: str
+    edited_at: str
+
+
+class MessageDeleted(_Strict):
+    """The customer withdrew a message on their channel; it stays on the timeline, marked deleted."""
+
+    message_id: int
+    deleted_at: str
+
+
+class MessageReaction(_Strict):
+    """The customer put an emoji on a message (``added``) or took it back, from the identity named."""
+
+    message_id: int
+    emoji: str
+    added: bool
+    identity_kind: str
+    identity_value: str
+
+
 TICKET_EVENT_DATA: dict[str, type[BaseModel]] = {
     "ticket.created": TicketData,
     "ticket.reopened": TicketData,
@@ -139,6 +164,9 @@ TICKET_EVENT_DATA: dict[str, type[BaseModel]] = {
     "ticket.contact_merge_undone": ContactMergeUndone,
     "message.created": MessageData,
     "message.status": DeliveryStatus,
+    "message.edited": MessageEdited,
+    "message.deleted": MessageDeleted,
+    "message.reaction": MessageReaction,
 }
 
 

@@ -13,7 +13,15 @@ from channels_in.email import client
 from channels_in.email.addresses import email_address_valid, header_text, mailbox_repair
 from channels_in.email.parse import ParsedEmail, email_parse
 from channels_in.email.schemas import MailboxConfig, MailboxConfigError, mailbox_config
-from tickets.inbound import IdentityClaim, IdentityKind, InboundAttachment, InboundMessage
+from tickets.inbound import (
+    DeliveryReport,
+    DeliveryStatus,
+    EmailDetails,
+    IdentityClaim,
+    IdentityKind,
+    InboundAttachment,
+    InboundMessage,
+)
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -105,8 +113,11 @@ def inbound_from_parsed(
     config: MailboxConfig,
     event_id: int | None = None,
     raw: bytes = b"",
-) -> InboundMessage:
-    """The neutral message for one parsed mail; our own mail coming back is ignored, saying so."""
+) -> InboundMessage | DeliveryStatus:
+    """The neutral item for one parsed mail: a customer message, or a delivery report about one of ours.
+
+    Our own mail coming back is ignored, saying so.
+    """
     if parsed.refused:
         raise PayloadError(f"the mail cannot be read: {parsed.refused}")
     address, name, header = _sender(parsed)
@@ -123,6 +134,27 @@ def inbound_from_parsed(
     sent_at = parsed.date if parsed.date is not None and parsed.date <= now + _CLOCK_SKEW else now
     # A repair is shown with the message: the address was read from a header that did not bracket it.
     repair = {"header": repaired_from[:300], "address": address, "name": name} if repaired_from else None
+    metadata = email_metadata(parsed, event_id, sender_repaired=repair)
+    subject = subject_without_token(parsed.subject)
+    if parsed.bounce is not None:
+        bounce = parsed.bounce
+        return DeliveryStatus(
+            channel_account_id=account_id,
+            state=bounce.kind,
+            message_ids=[bounce.original_message_id] if bounce.original_message_id else [],
+            recipients=list(bounce.recipients),
+            thread_refs=parsed.thread_refs,
+            code=bounce.status,
+            diagnostic=bounce.diagnostic,
+            at=sent_at,
+            report=DeliveryReport(
+                external_id=parsed.message_id,
+                subject=subject,
+                full_text=parsed.text,
+                sent_at=sent_at,
+                metadata=metadata,
+            ),
+        )
     return InboundMessage(
         channel_account_id=account_id,
         external_id=parsed.message_id,
@@ -130,8 +162,7 @@ def inbound_from_parsed(
         sender_name=name,
         text=parsed.reply_body or parsed.reply_text or parsed.text,
         html=parsed.html,
-        full_text=parsed.text,
-        subject=subject_without_token(parsed.subject),
+        subject=subject,
         sent_at=sent_at,
         attachments=[
             InboundAttachment(
@@ -143,11 +174,11 @@ def inbound_from_parsed(
             )
             for item in parsed.attachments
         ],
-        is_automatic=bool(parsed.automatic) or parsed.bounce is not None,
-        is_bounce=parsed.bounce is not None,
-        thread_refs=parsed.thread_refs,
-        ticket_token=parsed.ticket_token,
-        metadata=email_metadata(parsed, event_id, sender_repaired=repair),
+        is_automatic=bool(parsed.automatic),
+        email=EmailDetails(
+            full_text=parsed.text, thread_refs=parsed.thread_refs, ticket_token=parsed.ticket_token
+        ),
+        metadata=metadata,
     )
 
 
@@ -162,7 +193,7 @@ class EmailAdapter(AdapterDefaults):
 
         return raw_route(request)
 
-    def parse(self, event: InboundEvent) -> list[InboundMessage]:
+    def parse(self, event: InboundEvent) -> list[InboundMessage | DeliveryStatus]:
         account = event.channel_account
         config = _config(account)
         parsed = email_parse(bytes(event.body), languages=tuple(config.languages))

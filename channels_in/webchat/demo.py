@@ -14,7 +14,8 @@ from django.utils import timezone
 from channels_in.models import ChannelAccount
 from channels_in.webchat.adapter import provider_message_id
 from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
-from tickets.services.ingest import ingest_inbound_message
+from tickets.models import Ticket
+from tickets.services.inbound_file import inbound_items_file
 from tickets.services.messages import message_send_reply
 
 if TYPE_CHECKING:
@@ -96,18 +97,17 @@ def demo_seed(context: DemoContext) -> None:
             if who == "in":
                 count += 1
                 others = [IdentityClaim(IdentityKind.EMAIL, email, verified=False)] if email else []
-                ticket = ingest_inbound_message(
-                    inbound=InboundMessage(
-                        channel_account_id=account.pk,
-                        external_id=provider_message_id(visitor_id, f"demo-{count:04d}"),
-                        sender=IdentityClaim(IdentityKind.WEBCHAT, visitor_id),
-                        sender_name=name,
-                        other_identities=others,
-                        text=text,
-                        sent_at=started if count == 1 else None,
-                    ),
-                    account=account,
-                ).ticket
+                inbound = InboundMessage(
+                    channel_account_id=account.pk,
+                    external_id=provider_message_id(visitor_id, f"demo-{count:04d}"),
+                    sender=IdentityClaim(IdentityKind.WEBCHAT, visitor_id),
+                    sender_name=name,
+                    other_identities=others,
+                    text=text,
+                    sent_at=started if count == 1 else None,
+                )
+                (filed,) = inbound_items_file(items=[(inbound, account)])
+                ticket = Ticket.objects.get(pk=filed.ticket_id)
             elif ticket is not None:
                 author = context.agents.get(who, context.supervisor)
                 message_send_reply(ticket=ticket, author=author, text=text)

@@ -48,6 +48,10 @@ class Message(models.Model):
     sent_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # The customer changed or withdrew the message on their channel; earlier versions are kept in
+    # ``metadata["edits"]`` and a deleted message keeps its text, for the audit trail.
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:

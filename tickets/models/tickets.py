@@ -25,6 +25,16 @@ class Tag(models.Model):
         return self.name
 
 
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def primary_open(self) -> TicketQuerySet:
+        """Open tickets that are their contact's primary one: where a new customer message goes.
+
+        A ticket an agent split off stays open beside the primary one, outside the one-open-ticket
+        rule (the ``one_open_ticket_per_contact`` constraint says the same).
+        """
+        return self.filter(status__in=Ticket.OPEN_STATUSES, split_from__isnull=True)
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("New")
@@ -92,6 +102,8 @@ class Ticket(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = TicketQuerySet.as_manager()
 
     class Meta:
         constraints = [

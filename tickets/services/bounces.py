@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets import events
-from tickets.inbound import IdentityKind, InboundMessage
+from tickets.inbound import DeliveryReport, DeliveryState, DeliveryStatus, IdentityKind
 from tickets.models import ContactIdentity, Message, Ticket
 from tickets.services.messages import message_status_update
 from tickets.services.serialize import message_data
@@ -20,19 +20,11 @@ logger = logging.getLogger(__name__)
 _RECENT_SEND = timedelta(days=7)
 
 
-def _bounce_info(inbound: InboundMessage) -> dict[str, object]:
-    info = inbound.metadata.get("bounce")
-    return info if isinstance(info, dict) else {}
-
-
-def _failed_message(
-    inbound: InboundMessage, info: dict[str, object], recipients: list[str]
-) -> Message | None:
+def _failed_message(status: DeliveryStatus, recipients: list[str]) -> Message | None:
     outbound = Message.objects.filter(direction=Message.Direction.OUTBOUND).select_related(
         "ticket", "identity"
     )
-    candidates = [str(info.get("original_message_id") or ""), *inbound.thread_refs]
-    ids = [item for item in candidates if item]
+    ids = [item for item in [*status.message_ids, *status.thread_refs] if item]
     if ids:
         found = outbound.filter(external_id__in=ids).order_by("-sent_at").first()
         if found is not None:
@@ -40,7 +32,7 @@ def _failed_message(
     if recipients:
         return (
             outbound.filter(
-                channel_account_id=inbound.channel_account_id,
+                channel_account_id=status.channel_account_id,
                 identity__kind=IdentityKind.EMAIL,
                 identity__value__in=recipients,
                 sent_at__gte=timezone.now() - _RECENT_SEND,
@@ -51,34 +43,43 @@ def _failed_message(
     return None
 
 
-def bounce_reason(info: dict[str, object]) -> str:
-    kind = str(info.get("kind") or "failed")
-    detail = " ".join(str(info.get(key) or "") for key in ("status", "diagnostic")).strip()
-    if kind == "complaint":
+def bounce_reason(*, state: str, code: str = "", diagnostic: str = "") -> str:
+    """The failure reason an agent reads on the message, from a delivery status's state and words."""
+    detail = " ".join([code, diagnostic]).strip()
+    if state == DeliveryState.COMPLAINT:
         return "the recipient reported the mail as spam"
-    label = "delivery delayed" if kind == "delayed" else "delivery failed"
+    label = "delivery delayed" if state == DeliveryState.DELAYED else "delivery failed"
     return f"{label}: {detail}" if detail else label
 
 
-def bounce_record(*, inbound: InboundMessage) -> tuple[Message | None, bool]:
+def bounce_unmatched_reason(status: DeliveryStatus) -> str:
+    about = ", ".join(status.recipients[:5]) or "no recipient named"
+    return (
+        f"bounce_unmatched: a delivery report ({status.state or 'failed'}; {about}) "
+        f"about none of the mails this installation sent"
+    )
+
+
+def bounce_record(*, status: DeliveryStatus) -> tuple[Message | None, bool]:
     """Record a bounce on the address and on our failed message; returns (timeline entry, created).
 
-    A permanent failure marks the identity bounced and the outbound message failed (shown live to
-    the agent). The report itself joins the failed message's ticket as a system entry, so the agent
-    sees why; with no ticket to join it stays only on its inbound event.
+    ``status`` came as a report of its own (``status.report``, a delivery-status mail). A permanent
+    failure marks the identity bounced and the outbound message failed (shown live to the agent). The
+    report itself joins the failed message's ticket as a system entry, so the agent sees why; with no
+    ticket to join it stays only on its inbound event.
     """
-    if inbound.external_id:
+    report = status.report or DeliveryReport()
+    if report.external_id:
         existing = Message.objects.filter(
-            channel_account_id=inbound.channel_account_id, external_id=inbound.external_id
+            channel_account_id=status.channel_account_id, external_id=report.external_id
         ).first()
         if existing is not None:
             return existing, False
-    info = _bounce_info(inbound)
-    raw_recipients = info.get("recipients")
-    recipients = [str(item).lower() for item in raw_recipients] if isinstance(raw_recipients, list) else []
-    permanent = str(info.get("kind") or "failed") in {"failed", "complaint"}
-    reason = bounce_reason(info)
-    failed = _failed_message(inbound, info, recipients)
+    recipients = [item.lower() for item in status.recipients]
+    state = status.state or DeliveryState.FAILED
+    permanent = state in DeliveryState.PERMANENT_FAILURES
+    reason = bounce_reason(state=state, code=status.code, diagnostic=status.diagnostic)
+    failed = _failed_message(status, recipients)
     if failed is not None and failed.identity is not None and failed.identity.kind == IdentityKind.EMAIL:
         recipients = recipients or [failed.identity.value]
     now = timezone.now()
@@ -88,7 +89,7 @@ def bounce_record(*, inbound: InboundMessage) -> tuple[Message | None, bool]:
                 bounced_at=now, bounce_reason=reason[:1000]
             )
         if failed is None:
-            logger.info("bounce %s matched none of our messages", inbound.external_id)
+            logger.info("bounce %s matched none of our messages", report.external_id)
             return None, False
         if permanent and failed.status != Message.Status.FAILED:
             message_status_update(message=failed, status=Message.Status.FAILED, reason=reason)
@@ -96,17 +97,17 @@ def bounce_record(*, inbound: InboundMessage) -> tuple[Message | None, bool]:
         entry = Message.objects.create(
             ticket=ticket,
             direction=Message.Direction.SYSTEM,
-            channel_account_id=inbound.channel_account_id,
+            channel_account_id=status.channel_account_id,
             identity=failed.identity,
-            subject=inbound.subject[:300],
+            subject=report.subject[:300],
             text=f"{reason} ({', '.join(recipients) or 'unknown recipient'})",
-            full_text=inbound.full_text,
-            external_id=inbound.external_id or None,
+            full_text=report.full_text,
+            external_id=report.external_id or None,
             status=Message.Status.RECEIVED,
             is_automatic=True,
-            sent_at=inbound.sent_at or now,
+            sent_at=report.sent_at or now,
             created_at=now,
-            metadata={**inbound.metadata, "failed_message_id": failed.pk},
+            metadata={**report.metadata, "failed_message_id": failed.pk},
         )
         events.ticket_event_record(ticket=ticket, type="message.created", data=message_data(entry))
     return entry, True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db.models import Q
@@ -16,6 +16,23 @@ _PHONE_JUNK = re.compile(r"[\s().\-/]")
 # ``last_seen_at`` is shown to agents to the minute: refreshing it on every message of a busy
 # conversation would add a write per message for nothing anyone can see.
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+def last_seen_due(last_seen_at: datetime | None, now: datetime) -> bool:
+    """Whether a sender's ``last_seen_at`` is worth writing again (both filing strategies ask this)."""
+    return last_seen_at is None or now - last_seen_at >= LAST_SEEN_GRANULARITY
+
+
+def contact_row(*, name: str) -> Contact:
+    """The unsaved contact a brand-new customer becomes."""
+    return Contact(name=name[:200])
+
+
+def identity_row(*, contact: Contact, claim: IdentityClaim, seen_at: datetime | None) -> ContactIdentity:
+    """The unsaved identity a claim becomes; ``seen_at`` for the sender's, None for the others it names."""
+    return ContactIdentity(
+        contact=contact, kind=claim.kind, value=claim.value, verified=claim.verified, last_seen_at=seen_at
+    )
 
 
 class ResolvedContact(NamedTuple):
@@ -73,19 +90,18 @@ def contact_resolve(*, sender: IdentityClaim, others: list[IdentityClaim], name:
     else:
         verified_owner = _contact_for_verified_claims(other_claims, existing)
         created = verified_owner is None
-        contact = Contact.objects.create(name=name[:200]) if verified_owner is None else verified_owner
-        primary = ContactIdentity.objects.create(
-            contact=contact,
-            kind=primary_claim.kind,
-            value=primary_claim.value,
-            verified=primary_claim.verified,
-            last_seen_at=now,
-        )
+        if verified_owner is None:
+            contact = contact_row(name=name)
+            contact.save(force_insert=True)
+        else:
+            contact = verified_owner
+        primary = identity_row(contact=contact, claim=primary_claim, seen_at=now)
+        primary.save(force_insert=True)
     for claim in other_claims:
         _attach_claim(contact, claim, existing.get((claim.kind, claim.value)))
     if primary.contact_id == contact.pk:
         fields: dict[str, object] = {}
-        if primary.last_seen_at is None or now - primary.last_seen_at >= LAST_SEEN_GRANULARITY:
+        if last_seen_due(primary.last_seen_at, now):
             fields["last_seen_at"] = now
         if primary_claim.verified and not primary.verified:
             fields["verified"] = True
@@ -118,9 +134,7 @@ def _contact_for_verified_claims(
 
 def _attach_claim(contact: Contact, claim: IdentityClaim, identity: ContactIdentity | None) -> None:
     if identity is None:
-        ContactIdentity.objects.create(
-            contact=contact, kind=claim.kind, value=claim.value, verified=claim.verified
-        )
+        identity_row(contact=contact, claim=claim, seen_at=None).save(force_insert=True)
         return
     if identity.contact_id == contact.pk:
         if claim.verified and not identity.verified:

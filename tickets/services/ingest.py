@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from channels_in.models import ChannelAccount
 from tickets import events
+from tickets.channel_port import ChannelAccountLike, channel_account_model
 from tickets.inbound import InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket
 from tickets.services.acknowledgments import acknowledgment_queue
@@ -33,7 +33,9 @@ class IngestResult:
     ticket_reopened: bool = False
 
 
-def ingest_inbound_message(*, inbound: InboundMessage, account: ChannelAccount | None = None) -> IngestResult:
+def ingest_inbound_message(
+    *, inbound: InboundMessage, account: ChannelAccountLike | None = None
+) -> IngestResult:
     """File one customer message into its contact's ticket, exactly once.
 
     One transaction: dedupe, contact, ticket, message, audit. A concurrent writer that wins a unique
@@ -41,7 +43,7 @@ def ingest_inbound_message(*, inbound: InboundMessage, account: ChannelAccount |
     ``account`` is the message's channel account when the caller has it loaded already.
     """
     if account is None or account.pk != inbound.channel_account_id:
-        account = ChannelAccount.objects.get(pk=inbound.channel_account_id)
+        account = channel_account_model().objects.get(pk=inbound.channel_account_id)
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -58,7 +60,9 @@ def ingest_inbound_message(*, inbound: InboundMessage, account: ChannelAccount |
     raise AssertionError("unreachable")
 
 
-def _ingest(inbound: InboundMessage, account: ChannelAccount, *, look_for_duplicate: bool) -> IngestResult:
+def _ingest(
+    inbound: InboundMessage, account: ChannelAccountLike, *, look_for_duplicate: bool
+) -> IngestResult:
     if inbound.external_id and look_for_duplicate:
         duplicate = (
             Message.objects.filter(
@@ -121,7 +125,7 @@ def _ingest(inbound: InboundMessage, account: ChannelAccount, *, look_for_duplic
 
 def inbound_message_row(
     inbound: InboundMessage,
-    account: ChannelAccount,
+    account: ChannelAccountLike,
     *,
     ticket: Ticket,
     identity: ContactIdentity,
@@ -160,7 +164,7 @@ def ticket_takes_message(ticket: Ticket, message: Message, now: datetime) -> Non
 
 
 def _ticket_for(
-    inbound: InboundMessage, account: ChannelAccount, contact: Contact
+    inbound: InboundMessage, account: ChannelAccountLike, contact: Contact
 ) -> tuple[Ticket, bool, bool]:
     """The contact's open ticket, else a reopened recent one, else a new (follow-up) ticket.
 
@@ -209,11 +213,7 @@ def _ticket_for(
 
 
 def _open_ticket(contact: Contact) -> Ticket | None:
-    return (
-        Ticket.objects.select_for_update()
-        .filter(contact=contact, status__in=Ticket.OPEN_STATUSES, split_from__isnull=True)
-        .first()
-    )
+    return Ticket.objects.select_for_update().primary_open().filter(contact=contact).first()
 
 
 def _referenced_open_split(inbound: InboundMessage, contact: Contact) -> Ticket | None:
@@ -231,7 +231,7 @@ def _referenced_open_split(inbound: InboundMessage, contact: Contact) -> Ticket 
 
 
 def _ticket_create(
-    inbound: InboundMessage, account: ChannelAccount, contact: Contact, *, previous: Ticket | None
+    inbound: InboundMessage, account: ChannelAccountLike, contact: Contact, *, previous: Ticket | None
 ) -> Ticket:
     ticket = ticket_row(inbound, account, contact, previous=previous)
     ticket.save(force_insert=True)
@@ -239,7 +239,7 @@ def _ticket_create(
 
 
 def ticket_row(
-    inbound: InboundMessage, account: ChannelAccount, contact: Contact, *, previous: Ticket | None
+    inbound: InboundMessage, account: ChannelAccountLike, contact: Contact, *, previous: Ticket | None
 ) -> Ticket:
     """The unsaved new ticket a customer message opens."""
     return Ticket(

@@ -9,13 +9,15 @@ The first message of a brand-new customer (none of their identities exists) is t
 its contact, identities and ticket are created with the others', three multi-row inserts per batch.
 
 Everything else — a customer known by some identity but not all, a contact without an open ticket
-(reopen or follow-up), a bounce, an identity to verify, a re-delivered provider id, a second message of
-a customer created in this batch — is left to ``ingest_inbound_message``: this
-module says which messages it filed and the caller sends the rest down the one-by-one path, in order.
+(reopen or follow-up), an identity to verify, a provider id twice in the batch, a second message of
+a customer created in this batch — is left to ``ingest_inbound_message``: this module says which
+messages it filed and ``inbound_items_file`` sends the rest down the one-by-one path, in order.
 The guarantees are the same as that path's: the caller's transaction holds the tickets' row locks (so
 ``seq`` stays gap-free), the unique key on ``(channel_account, external_id)`` still refuses a second
-copy (the caller then rolls the batch back and files its events one by one), and live events are
-published only after commit.
+copy — a message filed in an earlier batch and delivered again is skipped by its insert and answered
+with the stored message, as the one-by-one path answers it (elsewhere than on PostgreSQL the insert
+fails and the caller files the batch again one event at a time) — and live events are published only
+after commit.
 """
 
 from __future__ import annotations
@@ -24,17 +26,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from channels_in.models import ChannelAccount
-from helpdesk.sql import rows_insert, rows_update
 from tickets import events
+from tickets.channel_port import ChannelAccountLike
 from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEvent
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
-from tickets.services.identities import LAST_SEEN_GRANULARITY, normalized_claims
+from tickets.services.bulk_sql import rows_insert, rows_insert_new, rows_update
+from tickets.services.identities import contact_row, identity_row, last_seen_due, normalized_claims
 from tickets.services.ingest import (
     after_filing,
     inbound_message_row,
@@ -65,7 +67,7 @@ class _Known:
         return ContactIdentity(id=self.id, contact_id=self.contact_id, kind=self.kind, value=self.value)
 
 
-def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Message | None]:
+def ingest_batch(items: list[tuple[InboundMessage, ChannelAccountLike]]) -> list[Message | None]:
     """File the messages of ``items`` this path can; ``None`` for each one left to the caller.
 
     Filed here: a known customer's message joining their open ticket, and the first message of a
@@ -135,7 +137,11 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
             sender = known[(claims[index][0].kind, claims[index][0].value)]
             ticket, identity = open_tickets[sender.contact_id], sender.identity()
         messages.append(inbound_message_row(inbound, account, ticket=ticket, identity=identity, now=now))
-    rows_insert(Message, messages)
+    # A provider delivering again a message filed in an earlier batch: its id is taken, and the
+    # message is the one already stored (as ``ingest_inbound_message`` finds it).
+    skipped = rows_insert_new(Message, messages, key=("channel_account", "external_id"))
+    if skipped:
+        chosen, messages = _copies_set_aside(items, results, chosen, messages, skipped, created)
 
     # Each audit row with the message it records (None for ``ticket.created``), in seq order.
     audit: list[tuple[TicketEvent, Message | None]] = []
@@ -185,6 +191,37 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccount]]) -> list[Mes
     return results
 
 
+def _copies_set_aside(
+    items: list[tuple[InboundMessage, ChannelAccountLike]],
+    results: list[Message | None],
+    chosen: list[int],
+    messages: list[Message],
+    skipped: list[Message],
+    created: dict[int, tuple[Ticket, ContactIdentity]],
+) -> tuple[list[int], list[Message]]:
+    """The batch without its copies of stored messages; each copy's result is the stored message."""
+    copies = {id(message) for message in skipped}
+    if any(
+        id(message) in copies for index, message in zip(chosen, messages, strict=True) if index in created
+    ):
+        # A new customer's ticket would be left without its message: the caller files the batch again.
+        raise IntegrityError("a new customer's message is a copy of a stored one")
+    stored = {
+        (row.channel_account_id, row.external_id): row
+        for row in Message.objects.filter(
+            channel_account_id__in={message.channel_account_id for message in skipped},
+            external_id__in={message.external_id for message in skipped},
+        )
+    }
+    kept: list[tuple[int, Message]] = []
+    for index, message in zip(chosen, messages, strict=True):
+        if id(message) in copies:
+            results[index] = stored[(message.channel_account_id, message.external_id)]
+        else:
+            kept.append((index, message))
+    return [index for index, _m in kept], [message for _i, message in kept]
+
+
 def _refers(inbound: InboundMessage) -> bool:
     return bool(inbound.ticket_token or inbound.thread_refs)
 
@@ -204,11 +241,11 @@ def _brand_new(
     inbound: InboundMessage, keys: set[tuple[str, str]], known: dict[tuple[str, str], _Known]
 ) -> bool:
     """A customer none of whose identities exists: a new contact with nothing to merge or suggest."""
-    return bool(keys) and not inbound.is_bounce and not keys & known.keys()
+    return bool(keys) and not keys & known.keys()
 
 
 def _customers_create(
-    new: dict[int, tuple[InboundMessage, ChannelAccount, list[IdentityClaim]]], now: Any
+    new: dict[int, tuple[InboundMessage, ChannelAccountLike, list[IdentityClaim]]], now: Any
 ) -> dict[int, tuple[Ticket, ContactIdentity]]:
     """Contacts, identities and tickets for brand-new customers, three multi-row inserts in all.
 
@@ -218,18 +255,14 @@ def _customers_create(
     """
     if not new:
         return {}
-    contacts = {index: Contact(name=inbound.sender_name[:200]) for index, (inbound, _a, _c) in new.items()}
+    contacts = {index: contact_row(name=inbound.sender_name) for index, (inbound, _a, _c) in new.items()}
     rows_insert(Contact, list(contacts.values()))
     identities: list[ContactIdentity] = []
     senders: dict[int, ContactIdentity] = {}
     for index, (_inbound, _account, item_claims) in new.items():
         for position, claim in enumerate(item_claims):
-            identity = ContactIdentity(
-                contact=contacts[index],
-                kind=claim.kind,
-                value=claim.value,
-                verified=claim.verified,
-                last_seen_at=now if position == 0 else None,
+            identity = identity_row(
+                contact=contacts[index], claim=claim, seen_at=now if position == 0 else None
             )
             identities.append(identity)
             if position == 0:
@@ -247,7 +280,7 @@ def _fast_contact(
     inbound: InboundMessage, claims: list[IdentityClaim], known: dict[tuple[str, str], _Known]
 ) -> int | None:
     """The contact this message files on without ``contact_resolve``'s writes; None when it has some."""
-    if inbound.is_bounce or not claims:
+    if not claims:
         return None
     sender = known.get((claims[0].kind, claims[0].value))
     if sender is None or sender.contact_merged:
@@ -307,8 +340,8 @@ def _open_tickets(contact_ids: set[int]) -> dict[int, Ticket]:
         return {}
     tickets = (
         Ticket.objects.select_for_update(of=("self",))
-        # A ticket an agent split off stays open beside the primary one; customer messages join the primary.
-        .filter(contact_id__in=contact_ids, status__in=Ticket.OPEN_STATUSES, split_from__isnull=True)
+        .primary_open()
+        .filter(contact_id__in=contact_ids)
         .only(
             "id",
             "contact_id",
@@ -326,7 +359,7 @@ def _open_tickets(contact_ids: set[int]) -> dict[int, Ticket]:
 
 
 def _last_seen_refresh(senders: list[_Known], now: Any) -> None:
-    stale = {s.id for s in senders if s.last_seen_at is None or now - s.last_seen_at >= LAST_SEEN_GRANULARITY}
+    stale = {sender.id for sender in senders if last_seen_due(sender.last_seen_at, now)}
     if stale:
         ContactIdentity.objects.filter(pk__in=stale).update(last_seen_at=now)
 

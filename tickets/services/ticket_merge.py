@@ -103,10 +103,11 @@ def ticket_unmerge(*, ticket: Ticket, actor: AbstractBaseUser | None, reason: st
         )
         payload: dict[str, Any] = merge_event["payload"] if merge_event is not None else {}
         previous_status = payload.get("previous_status", Ticket.Status.OPEN)
-        if previous_status in Ticket.OPEN_STATUSES:
-            other_open = Ticket.objects.filter(
-                contact_id=source.contact_id, status__in=Ticket.OPEN_STATUSES
-            ).exclude(pk=source.pk)
+        if previous_status in Ticket.OPEN_STATUSES and source.split_from_id is None:
+            # Only primaries exclude each other: a split ticket beside it does not keep it closed.
+            other_open = (
+                Ticket.objects.primary_open().filter(contact_id=source.contact_id).exclude(pk=source.pk)
+            )
             if other_open.exists():
                 previous_status = Ticket.Status.CLOSED
         now = timezone.now()

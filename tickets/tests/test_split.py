@@ -13,13 +13,14 @@ from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
 from tickets import event_schema
 from tickets.events import Publication
-from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
+from tickets.inbound import EmailDetails, IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import AgentProfile, Attachment, Message, Team, Ticket, TicketEvent
 from tickets.services.attachments import attachment_file_save
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.ingest_batch import ingest_batch
 from tickets.services.messages import note_add
 from tickets.services.split import message_split
+from tickets.services.ticket_merge import ticket_merge, ticket_unmerge
 from tickets.services.tickets import StaleUpdate, ticket_update
 
 pytestmark = pytest.mark.django_db
@@ -200,7 +201,7 @@ def reply(account: ChannelAccount, text: str, **refs: Any) -> InboundMessage:
         external_id=f"<{text}@mail.example>",
         sender=IdentityClaim(IdentityKind.API, f"{account.pk}:maria", verified=True),
         text=text,
-        **refs,
+        email=EmailDetails(**refs) if refs else None,
     )
 
 
@@ -240,3 +241,21 @@ def test_a_reply_to_a_split_ticket_that_was_solved_goes_to_the_open_one(
     result = ingest_inbound_message(inbound=reply(api_channel, "grazie", ticket_token=new.token))
 
     assert result.ticket.pk == ticket.pk
+
+
+def test_unmerging_the_primary_ticket_reopens_it_beside_a_split_one(
+    api_channel: ChannelAccount, alice: User
+) -> None:
+    ticket, message = two_cases(api_channel)
+    split = message_split(message=message, actor=alice)
+    other = customer_writes(api_channel, "Un altro cliente", sender="luca", name="Luca Verdi")
+    ticket_merge(source=ticket, target=other, actor=alice)
+
+    ticket_unmerge(ticket=ticket, actor=alice)
+
+    # Only primaries exclude each other: the open split ticket does not keep this one closed.
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.NEW and ticket.merged_into_id is None
+    assert Ticket.objects.primary_open().filter(contact_id=ticket.contact_id).get() == ticket
+    split.refresh_from_db()
+    assert split.is_open

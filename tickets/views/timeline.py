@@ -13,8 +13,15 @@ from django.utils.translation import gettext as _
 from tickets.access import visible_tickets_q
 from tickets.models import Message, Team, Ticket, TicketEvent
 
-# Message events are shown as the messages themselves; delivery receipts as the message's status.
-_SHOWN_AS_MESSAGES = {"message.created", "message.status"}
+# Message events are shown as the messages themselves; delivery receipts as the message's status, and
+# a customer's edit, deletion or reaction as the message's state.
+_SHOWN_AS_MESSAGES = {
+    "message.created",
+    "message.status",
+    "message.edited",
+    "message.deleted",
+    "message.reaction",
+}
 # The reason ``message_split`` gives the new ticket's "created" event.
 _SPLIT_FROM = re.compile(r"^split from #(\d+)")
 

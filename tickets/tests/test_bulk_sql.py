@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy
 from pytest_django import DjangoAssertNumQueries
 
 from channels_in.models import ChannelAccount
-from helpdesk.sql import rows_insert, rows_update
 from tickets.models import Contact, ContactIdentity, Message, Ticket
+from tickets.services.bulk_sql import rows_insert, rows_insert_new, rows_update
 
 _SENT = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Rome"))
 
@@ -213,3 +213,27 @@ def test_rows_update_writes_what_bulk_update_writes(ticket: Ticket, api_channel:
     assert stored == expected
     assert stored[1]["text"] == "Customer"
     assert stored[1]["metadata"] == {"delivery": {"at": "2026-03-29", "n": 1}, "none": None}
+
+
+@pytest.mark.django_db
+def test_rows_insert_new_skips_rows_whose_key_is_taken_and_gives_them_back(
+    ticket: Ticket, api_channel: ChannelAccount, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    rows_insert(
+        Message, [Message(ticket=ticket, direction="inbound", channel_account=api_channel, external_id="m-2")]
+    )
+
+    def row(external_id: str | None) -> Message:
+        return Message(
+            ticket=ticket, direction="inbound", channel_account=api_channel, external_id=external_id
+        )
+
+    rows = [row("m-1"), row(None), row("m-2"), row(None), row("m-3")]
+    with django_assert_num_queries(1):
+        skipped = rows_insert_new(Message, rows, key=("channel_account", "external_id"))
+
+    assert skipped == [rows[2]] and rows[2].pk is None and rows[2]._state.adding
+    inserted = [rows[0], rows[1], rows[3], rows[4]]
+    assert all(item.pk is not None and not item._state.adding for item in inserted)
+    assert [Message.objects.get(pk=item.pk).external_id for item in inserted] == ["m-1", None, None, "m-3"]
+    assert Message.objects.filter(external_id="m-2").count() == 1

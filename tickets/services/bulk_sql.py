@@ -144,6 +144,60 @@ def rows_insert(model: type[Model], rows: Sequence[Model]) -> None:
         row._state.db = connection.alias
 
 
+def rows_insert_new(model: type[Model], rows: Sequence[Model], *, key: Sequence[str]) -> list[Model]:
+    """Insert those of ``rows`` whose ``key`` (fields unique together) is not taken; the others come back.
+
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on PostgreSQL: a row already stored costs nothing
+    more, and the transaction stays usable. Elsewhere, and where ``rows_insert`` would leave the rows to
+    ``bulk_create``, this is ``rows_insert``: a taken key raises ``IntegrityError`` as it does there.
+    """
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.generated]
+    plain = (
+        connection.vendor == "postgresql"
+        and _insertable(model, fields)
+        and type(meta.pk) in _AUTO_FIELDS
+        and all(row.pk is None for row in rows)
+    )
+    if not rows or not plain:
+        rows_insert(model, rows)
+        return []
+    key_fields = [meta.get_field(name) for name in key]
+    for row in rows:
+        row._prepare_related_fields_for_save(operation_name="bulk_create")
+    quote = connection.ops.quote_name
+    returning = ", ".join(quote(field.column) for field in [meta.pk, *key_fields])
+    try:
+        statements = list(_inserts(model, rows, [f for f in fields if f is not meta.pk], returning=True))
+    except _ExpressionValue:
+        rows_insert(model, rows)
+        return []
+    read_key = attrgetter(*(field.attname for field in key_fields))
+
+    def _key_of(found: tuple[Any, ...]) -> Any:
+        return tuple(found[1:]) if len(key_fields) > 1 else found[1]
+
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        for sql, params, chunk in statements:
+            head, _sep, _returning = sql.rpartition(" RETURNING ")
+            cursor.execute(f"{head} ON CONFLICT DO NOTHING RETURNING {returning}", params)
+            # The rows inserted come back in the order of the VALUES list, the skipped ones left out.
+            inserted = iter(cursor.fetchall())
+            found = next(inserted, None)
+            for row in chunk or ():
+                if found is not None and _key_of(found) == read_key(row):
+                    row.pk = found[0]
+                    found = next(inserted, None)
+            if found is not None:
+                raise AssertionError(f"{meta.label}: a returned row matches none of those inserted")
+    skipped = [row for row in rows if row.pk is None]
+    for row in rows:
+        if row.pk is not None:
+            row._state.adding = False
+            row._state.db = connection.alias
+    return skipped
+
+
 _AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
