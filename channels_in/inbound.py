@@ -18,7 +18,7 @@ from channels_in.base import EventIgnored, PayloadError
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
 from tickets.inbound import Filed, InboundItem
-from tickets.services.bulk_sql import row_values, rows_update, statement_run
+from tickets.services.bulk_sql import concrete_field, row_values, rows_update, statement_run
 from tickets.services.inbound_file import inbound_items_file
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ _INSERTED_FIELDS = (
 @cache
 def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
     """The event INSERT for this database, built once per process rather than on every webhook."""
-    fields = tuple(InboundEvent._meta.get_field(name) for name in _INSERTED_FIELDS)
+    fields = tuple(concrete_field(InboundEvent, name) for name in _INSERTED_FIELDS)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))

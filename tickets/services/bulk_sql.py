@@ -40,6 +40,14 @@ from django.db.models import Field, Model
 _PARAMS_PER_STATEMENT = 30_000
 
 
+def concrete_field(model: type[Model], name: str) -> Field:
+    """The column-backed field ``name`` of ``model`` (a reverse relation has no column to write)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise LookupError(f"{model.__name__}.{name} is not a concrete field")
+    return field
+
+
 def statement_run(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     """Run one statement that returns rows (``RETURNING``), in autocommit; its first row, or None.
 
@@ -162,9 +170,10 @@ def rows_insert_new(model: type[Model], rows: Sequence[Model], *, key: Sequence[
     if not rows or not plain:
         rows_insert(model, rows)
         return []
-    key_fields = [meta.get_field(name) for name in key]
+    key_fields = [concrete_field(model, name) for name in key]
     for row in rows:
-        row._prepare_related_fields_for_save(operation_name="bulk_create")
+        # Django's own check before a bulk insert: a related object saved without its key is refused.
+        row._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
     quote = connection.ops.quote_name
     returning = ", ".join(quote(field.column) for field in [meta.pk, *key_fields])
     try:
@@ -225,6 +234,7 @@ def _inserts(
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in fields)
     head = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608 - our names
+    assert meta.pk is not None  # every model of ours has a primary key
     tail = f" RETURNING {quote(meta.pk.column)}" if returning else ""
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     readers = [(_insert_reader(field), field) for field in fields]
@@ -259,8 +269,8 @@ _TEXT = frozenset({str, NoneType})
 _INTEGER = frozenset({int, NoneType})
 _BOOLEAN = frozenset({bool, NoneType})
 _DATETIME = frozenset({datetime, NoneType})
-_DJANGO: frozenset[type] = frozenset()
-_PLAIN_TYPES: dict[type[Field], frozenset[type]] = {
+_DJANGO: frozenset[object] = frozenset()
+_PLAIN_TYPES: dict[type[Field], frozenset[object]] = {
     **dict.fromkeys(
         (models.CharField, models.TextField, models.SlugField, models.EmailField, models.URLField), _TEXT
     ),
