@@ -19,8 +19,10 @@ from typing import Any, ClassVar
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from tickets import events, live
-from tickets.frames import CLOSE_FLOODING, FrameConsumer, FrameError, RecentKeys, bool_field, int_field
+from realtime import publisher
+from realtime.frames import CLOSE_FLOODING, FrameConsumer, FrameError, RecentKeys, bool_field, int_field
+from tickets import events
+from tickets.jsonload import json_load
 from tickets.live_access import AgentFacts, agent_facts, agents_facts, entitled, visible_seq
 from tickets.models import TicketEvent
 from tickets.services import presence
@@ -77,7 +79,7 @@ class AgentConsumer(FrameConsumer):
     }
 
     async def connect(self) -> None:
-        live.bind_server_loop()
+        publisher.bind_server_loop()
         self.frames_start()
         self.joined: list[str] = []
         # The groups whose events this socket may deliver: ``joined`` as a set, for the delivery check.
@@ -145,6 +147,9 @@ class AgentConsumer(FrameConsumer):
         )
 
     # --- frames from the client ------------------------------------------------------------------------
+
+    def frame_load(self, text: str, max_bytes: int) -> Any:
+        return json_load(text, max_bytes=max_bytes)
 
     def hearing(self) -> bool:
         return self.agent is not None

@@ -27,9 +27,11 @@ from channels_in.webchat.adapter import MESSAGE_SENT
 from channels_in.webchat.schemas import WebchatConfig, client_id_valid, config_parse
 from channels_in.webchat.tokens import TokenInvalid, Visitor, visitor_token_issue, visitor_token_read
 from channels_in.webchat.views_support import origin_allowed
-from tickets import events, live
+from realtime import publisher
+from realtime.frames import FrameConsumer, FrameError, RecentKeys, bool_field
+from tickets import events
 from tickets.client_address import scope_client_address
-from tickets.frames import FrameConsumer, FrameError, RecentKeys, bool_field
+from tickets.jsonload import json_load
 from tickets.services import presence
 
 logger = logging.getLogger(__name__)
@@ -98,7 +100,7 @@ class WidgetConsumer(FrameConsumer):
     }
 
     async def connect(self) -> None:
-        live.bind_server_loop()
+        publisher.bind_server_loop()
         self.frames_start()
         self.group = ""
         self.recent = RecentKeys(RECENT_KEYS)
@@ -132,6 +134,9 @@ class WidgetConsumer(FrameConsumer):
         self.visitor = None
 
     # --- frames from the widget ------------------------------------------------------------------------
+
+    def frame_load(self, text: str, max_bytes: int) -> Any:
+        return json_load(text, max_bytes=max_bytes)
 
     def hearing(self) -> bool:
         return self.channel is not None

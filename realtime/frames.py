@@ -1,12 +1,12 @@
 """What every Sportello websocket does with the frames its client sends, in one place.
 
-The agent socket (``tickets.consumers``) and the visitor's web-chat socket
-(``channels_in.webchat.consumers``) speak different protocols over the same rules: a frame is one JSON
-object with a string ``type``, no longer than the socket allows; frames are rate-limited by a token
-bucket and a sustained flood closes the socket; anything wrong is answered with an error frame
-(``{"type": "error", "code", "message", ...}``) that echoes the field the client uses to tell which of
-its frames failed, and never closes the socket. ``FrameConsumer`` holds those rules; a socket names its
-limits, its handlers and its echo field.
+The agent socket and the visitor's web-chat socket speak different protocols over the same rules: a
+frame is one JSON object with a string ``type``, no longer than the socket allows; frames are
+rate-limited by a token bucket and a sustained flood closes the socket; anything wrong is answered with
+an error frame (``{"type": "error", "code", "message", ...}``) that echoes the field the client uses to
+tell which of its frames failed, and never closes the socket. ``FrameConsumer`` holds those rules; a
+socket names its limits, its handlers, its echo field and the bounded JSON loader its frames are read
+with.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from channels.generic.websocket import AsyncWebsocketConsumer
-
-from tickets.jsonload import JsonRejected, json_load
 
 logger = logging.getLogger(__name__)
 
@@ -69,28 +68,32 @@ class RecentKeys:
         return True
 
 
+# ``(text, max_bytes) -> value``; refuses what it will not take with a ``ValueError`` whose text says why.
+JsonLoader = Callable[[str, int], Any]
+
+
 def encode(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"))
 
 
-def frame_parse(text_data: str | None, *, max_chars: int) -> dict[str, Any]:
+def frame_parse(text_data: str | None, *, max_chars: int, load: JsonLoader) -> dict[str, Any]:
     if text_data is None:
         raise FrameError("bad_frame", "Frames are JSON text.")
     if len(text_data) > max_chars:
         raise FrameError("frame_too_large", f"Frames are at most {max_chars} characters.")
     try:
-        frame = json_load(text_data, max_bytes=4 * max_chars)
-    except JsonRejected as rejected:
-        raise FrameError("bad_frame", f"A frame is one JSON object: {rejected.reason}.") from None
+        frame = load(text_data, 4 * max_chars)
+    except ValueError as rejected:
+        raise FrameError("bad_frame", f"A frame is one JSON object: {rejected}.") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("bad_frame", 'A frame is a JSON object with a string "type".')
     return frame
 
 
-def frame_peek(text_data: str | None, *, max_chars: int) -> dict[str, Any]:
+def frame_peek(text_data: str | None, *, max_chars: int, load: JsonLoader) -> dict[str, Any]:
     """The frame if it parses, else ``{}``: for naming a frame that is refused before it is read."""
     try:
-        return frame_parse(text_data, max_chars=max_chars)
+        return frame_parse(text_data, max_chars=max_chars, load=load)
     except FrameError:
         return {}
 
@@ -130,6 +133,10 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     # --- what a socket decides --------------------------------------------------------------------------
 
+    def frame_load(self, text: str, max_bytes: int) -> Any:
+        """The socket's bounded JSON loader (see ``JsonLoader``); every socket names the house's one."""
+        raise NotImplementedError
+
     def hearing(self) -> bool:
         """Whether frames are listened to at all (the socket is set up and not released)."""
         return True
@@ -157,7 +164,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
             return
         echo: dict[str, Any] = {}
         try:
-            frame = frame_parse(text_data, max_chars=self.max_frame_chars)
+            frame = frame_parse(text_data, max_chars=self.max_frame_chars, load=self.frame_load)
             echo = self.echo_of(frame)
             self.admit(frame["type"])
             handler = self.handlers.get(frame["type"])
@@ -175,7 +182,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
         if self.refused >= self.flood_limit:
             await self.flooded()
             return
-        echo = self.echo_of(frame_peek(text_data, max_chars=self.max_frame_chars))
+        echo = self.echo_of(frame_peek(text_data, max_chars=self.max_frame_chars, load=self.frame_load))
         if self.answer_named_refusals and echo:
             await self.send_error("rate_limited", self.rate_message, **echo)
         elif self.refused == 1 or self.refused % 10 == 0:
