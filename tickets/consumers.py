@@ -24,7 +24,7 @@ from realtime.frames import CLOSE_FLOODING, FrameConsumer, FrameError, RecentKey
 from tickets import events
 from tickets.jsonload import json_load
 from tickets.live_access import AgentFacts, agent_facts, agents_facts, entitled, visible_seq
-from tickets.models import TicketEvent
+from tickets.selectors import ticket_events_after
 from tickets.services import presence
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _still_visible(user_id: int, ticket_id: int) -> bool:
 
 
 def _events_between(ticket_id: int, after: int, upto: int) -> list[tuple[int, str, str]]:
-    rows = TicketEvent.objects.filter(ticket_id=ticket_id, seq__gt=after, seq__lte=upto).order_by("seq")
+    rows = ticket_events_after(ticket_id=ticket_id, after_seq=after, up_to_seq=upto)
     return [
         (
             row.seq,

@@ -6,6 +6,7 @@ is absent from lists, counts and search and is "not found" when asked for by id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from tickets.models import (
     Tag,
     Team,
     Ticket,
+    TicketEvent,
 )
 from tickets.search import ticket_search_q
 
@@ -118,6 +120,23 @@ def ticket_timeline(*, user: Any, ticket: Ticket) -> QuerySet[Message]:
         .prefetch_related("attachments")
         .order_by("sent_at", "id")
     )
+
+
+def ticket_events_after(
+    *, ticket_id: int, after_seq: int, up_to_seq: int | None = None, types: Iterable[str] | None = None
+) -> QuerySet[TicketEvent]:
+    """A ticket's recorded events after ``after_seq`` (up to ``up_to_seq``), in ``seq`` order.
+
+    What every catch-up reads: the agent socket closing a gap, the API's events page, the widget
+    reconnecting. Events are numbered without gaps, so this is exact. No visibility rule: callers
+    check who may see the ticket first.
+    """
+    rows = TicketEvent.objects.filter(ticket_id=ticket_id, seq__gt=after_seq)
+    if up_to_seq is not None:
+        rows = rows.filter(seq__lte=up_to_seq)
+    if types is not None:
+        rows = rows.filter(type__in=list(types))
+    return rows.order_by("seq")
 
 
 def message_get(*, user: Any, message_id: int) -> Message | None:

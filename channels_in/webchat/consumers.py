@@ -32,7 +32,7 @@ from realtime.frames import FrameConsumer, FrameError, RecentKeys, bool_field
 from tickets import events
 from tickets.client_address import scope_client_address
 from tickets.jsonload import json_load
-from tickets.services import presence
+from tickets.services import visitors
 
 logger = logging.getLogger(__name__)
 
@@ -264,8 +264,8 @@ class WidgetConsumer(FrameConsumer):
         for _ in range(READ_ATTEMPTS):
             if self.visitor is None:
                 return
-            in_flight = await database_sync_to_async(intake.visitor_messages_read)(
-                account=self.channel.account, visitor_id=self.visitor.visitor_id, up_to=up_to
+            in_flight = await database_sync_to_async(visitors.visitor_replies_read)(
+                account_id=self.channel.account.pk, visitor_id=self.visitor.visitor_id, up_to=up_to
             )
             if not in_flight:
                 return
@@ -295,7 +295,7 @@ class WidgetConsumer(FrameConsumer):
             )
             self.typing.looked_up_at = now
         if self.typing.ticket_id is not None:
-            await database_sync_to_async(presence.customer_typing_announce)(
+            await database_sync_to_async(visitors.customer_typing_announce)(
                 ticket_id=self.typing.ticket_id, state=state
             )
 

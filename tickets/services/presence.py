@@ -202,18 +202,6 @@ def typing_announce(*, ticket_id: int, user_id: int, state: bool) -> None:
     )
 
 
-def customer_typing_announce(*, ticket_id: int, state: bool) -> None:
-    """The customer is typing in the web chat (or stopped): the agents with the ticket open see it.
-
-    Live only (no ``seq``); the ticket's group holds exactly the screens showing it, each admitted by
-    the visibility check when it subscribed.
-    """
-    events.publish_on_commit(
-        groups=[events.ticket_group(ticket_id)],
-        event=events.ephemeral_event("customer.typing", ticket_id=ticket_id, state=state),
-    )
-
-
 # --- upkeep ----------------------------------------------------------------------------------------------
 
 

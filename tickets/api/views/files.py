@@ -20,12 +20,12 @@ from tickets.api.serializers import (
     TicketSerializer,
 )
 from tickets.api.views.tickets import visible_ticket_or_404
+from tickets.files import attachment_response
 from tickets.models import Attachment, Ticket
 from tickets.selectors import message_get, ticket_card
 from tickets.services.split import message_split
 from tickets.services.tickets import StaleUpdate
 from tickets.templatetags.workspace import PREVIEWABLE
-from tickets.views.attachments import attachment_response
 
 _DOWNLOAD_TYPES = ["application/octet-stream", *sorted(PREVIEWABLE)]
 
