@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from channels_in.email.quotes import DEFAULT_LANGUAGES
+from channels_in.wire import validation_reason
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -114,6 +115,4 @@ def mailbox_config(config: dict[str, object]) -> MailboxConfig:
     try:
         return MailboxConfig.model_validate(config)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
-        raise MailboxConfigError(f"mailbox config {where}: {first['msg']}") from exc
+        raise MailboxConfigError(f"mailbox config {validation_reason(exc, whole='config')}") from exc
