@@ -17,6 +17,7 @@ from channels_in.models import ChannelAccount
 from tickets import events
 from tickets.channel_port import AdapterError, channel_for
 from tickets.models import ContactIdentity, Message, Ticket
+from tickets.selectors import reply_sources
 from tickets.services.outgoing_attachments import Upload, attachments_add, uploads_check
 
 logger = logging.getLogger(__name__)
@@ -30,12 +31,10 @@ def reply_target(
     *, ticket: Ticket, channel_account: ChannelAccount | None = None
 ) -> tuple[ChannelAccount, ContactIdentity]:
     """Where a reply goes: the identity the customer last wrote from (on ``channel_account`` if given)."""
-    inbound = Message.objects.filter(
-        ticket__contact_id=ticket.contact_id, direction=Message.Direction.INBOUND, identity__isnull=False
-    ).select_related("channel_account", "identity")
+    inbound = reply_sources(ticket=ticket).select_related("channel_account", "identity")
     if channel_account is not None:
         inbound = inbound.filter(channel_account=channel_account)
-    last = inbound.order_by("-sent_at", "-id").first()
+    last = inbound.first()
     if last is None and channel_account is not None and channel_account.kind == ChannelAccount.Kind.EMAIL:
         # A customer who has not mailed us yet but gave an address (a web-chat visitor asking to be
         # answered by email when nobody was online) is answered there; the ticket continues by email.

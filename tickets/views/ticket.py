@@ -10,60 +10,34 @@ from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import PermissionDenied as RuleRefused
 
-from channels_in.models import ChannelAccount
 from tickets.api.permissions import assignment_check, is_supervisor
 from tickets.models import (
     AgentProfile,
     ContactIdentity,
     ContactMerge,
     MergeSuggestion,
-    Message,
     Team,
     Ticket,
 )
 from tickets.selectors import (
     canned_responses_visible,
+    reply_channels,
     ticket_get,
+    ticket_get_or_404,
+    ticket_timeline,
     tickets_visible,
 )
 from tickets.services.messages import message_retry, message_send_reply, note_add
 from tickets.services.outgoing_attachments import AttachmentRefused, uploads_from
 from tickets.services.tickets import StaleUpdate, ticket_update
 from tickets.views.common import agent_required, int_or_none, message_on_ticket_or_404, profile_of
-from tickets.views.timeline import placeholders_fill, timeline_build, timeline_messages
-
-
-def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
-    ticket = ticket_get(user=request.user, ticket_id=ticket_id)
-    if ticket is None:
-        # The same answer whether the ticket is missing or another team's: its existence is private too.
-        raise Http404("No such ticket.")
-    return ticket
-
-
-def reply_channels(ticket: Ticket) -> list[ChannelAccount]:
-    """Channels the contact has written from, most recent first: the ones a reply can go to."""
-    latest: dict[int, ChannelAccount] = {}
-    inbound = (
-        Message.objects.filter(
-            ticket__contact_id=ticket.contact_id,
-            direction=Message.Direction.INBOUND,
-            identity__isnull=False,
-            channel_account__isnull=False,
-        )
-        .select_related("channel_account")
-        .order_by("-sent_at", "-id")
-        .only("id", "sent_at", "channel_account")
-    )
-    for message in inbound[:200]:
-        latest.setdefault(message.channel_account_id, message.channel_account)  # type: ignore[arg-type]
-    return list(latest.values())
+from tickets.views.timeline import placeholders_fill, timeline_build
 
 
 def sidebar_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
@@ -114,7 +88,7 @@ def _sidebar_key(context: dict[str, Any]) -> str:
 
 def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     user = request.user
-    messages = timeline_messages(user=user, ticket=ticket)
+    messages = list(ticket_timeline(user=user, ticket=ticket))
     canned = [
         {
             "shortcut": item.shortcut,
@@ -143,7 +117,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     return {
         **sidebar_context(request, ticket),
         "timeline": timeline_build(ticket=ticket, messages=messages),
-        "reply_channels": reply_channels(ticket),
+        "reply_channels": reply_channels(ticket=ticket),
         "attachment_limits": {
             "max_files": settings.REPLY_ATTACHMENTS_MAX_FILES,
             "max_bytes": min(settings.ATTACHMENT_MAX_BYTES, settings.REPLY_ATTACHMENTS_MAX_BYTES),
@@ -166,15 +140,15 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
 
 @agent_required
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     return render(request, "workspace/ticket.html", ticket_context(request, ticket))
 
 
 @agent_required
 def ticket_timeline_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The timeline alone, re-rendered when a live event says it changed."""
-    ticket = _ticket_or_404(request, ticket_id)
-    messages = timeline_messages(user=request.user, ticket=ticket)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
+    messages = list(ticket_timeline(user=request.user, ticket=ticket))
     context = {"ticket": ticket, "timeline": timeline_build(ticket=ticket, messages=messages)}
     return render(request, "workspace/_timeline.html", context)
 
@@ -182,20 +156,20 @@ def ticket_timeline_partial(request: HttpRequest, ticket_id: int) -> HttpRespons
 @agent_required
 def ticket_sidebar_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The contact sidebar alone, re-rendered after a live event on the ticket (a contact merge undone)."""
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     return render(request, "workspace/_contact_sidebar.html", sidebar_context(request, ticket))
 
 
 @agent_required
 def ticket_actions_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     return render(request, "workspace/_actions.html", ticket_context(request, ticket))
 
 
 @require_POST
 @agent_required
 def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     text = request.POST.get("text", "")
     try:
         files = uploads_from(request.FILES.getlist("files"))
@@ -206,7 +180,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             channel = None
             channel_id = int_or_none(request.POST.get("channel"))
             if channel_id is not None:
-                channel = next((c for c in reply_channels(ticket) if c.pk == channel_id), None)
+                channel = next((c for c in reply_channels(ticket=ticket) if c.pk == channel_id), None)
                 if channel is None:
                     raise ValidationError(_("The customer has not written on that channel."))
             message_send_reply(
@@ -262,7 +236,7 @@ def _changes_from(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
 @require_POST
 @agent_required
 def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     profile_of(request)
     expected_seq = int_or_none(request.POST.get("seq"))
     try:
