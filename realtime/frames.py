@@ -2,7 +2,7 @@
 
 The agent socket and the visitor's web-chat socket speak different protocols over the same rules: a
 frame is one JSON object with a string ``type``, no longer than the socket allows; frames are
-rate-limited by a token bucket and a sustained flood closes the socket; anything wrong is answered with
+rate-limited (a budget per socket) and a sustained flood closes the socket; anything wrong is answered with
 an error frame (``{"type": "error", "code", "message", ...}``) that echoes the field the client uses to
 tell which of its frames failed, and never closes the socket. ``FrameConsumer`` holds those rules; a
 socket names its limits, its handlers, its echo field and the bounded JSON loader its frames are read
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -34,24 +33,6 @@ class FrameError(Exception):
         self.echo = {key: value for key, value in echo.items() if value}
 
 
-class TokenBucket:
-    """``rate`` frames a second on average, ``burst`` at once."""
-
-    def __init__(self, *, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 class RecentKeys:
     """The last ``size`` event keys a socket delivered: an event reaching it through two groups goes once."""
 
@@ -66,6 +47,12 @@ class RecentKeys:
         if len(self._keys) > self.size:
             self._keys.popitem(last=False)
         return True
+
+
+class Limiter(Protocol):
+    """A socket's frame budget: ``take()`` spends one frame's worth, or says no (and spends nothing)."""
+
+    def take(self) -> bool: ...
 
 
 # ``(text, max_bytes) -> value``; refuses what it will not take with a ``ValueError`` whose text says why.
@@ -117,7 +104,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     max_frame_chars: ClassVar[int] = 4096
     rate_per_second: ClassVar[float] = 10.0
-    rate_burst: ClassVar[float] = 30.0
+    rate_burst: ClassVar[int] = 30
     # Frames refused for rate before the socket is closed as a flood.
     flood_limit: ClassVar[int] = 100
     # Frame type -> name of the ``async def handler(self, frame)`` method.
@@ -128,13 +115,17 @@ class FrameConsumer(AsyncWebsocketConsumer):
     internal_message: ClassVar[str] = "The frame could not be handled."
 
     def frames_start(self) -> None:
-        self.bucket = TokenBucket(rate=self.rate_per_second, burst=self.rate_burst)
+        self.limiter = self.frame_limiter()
         self.refused = 0
 
     # --- what a socket decides --------------------------------------------------------------------------
 
     def frame_load(self, text: str, max_bytes: int) -> Any:
         """The socket's bounded JSON loader (see ``JsonLoader``); every socket names the house's one."""
+        raise NotImplementedError
+
+    def frame_limiter(self) -> Limiter:
+        """The socket's frame budget: ``rate_per_second`` on average, ``rate_burst`` at once."""
         raise NotImplementedError
 
     def hearing(self) -> bool:
@@ -159,7 +150,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.hearing():
             return
-        if not self.bucket.take():
+        if not self.limiter.take():
             await self._refuse(text_data)
             return
         echo: dict[str, Any] = {}

@@ -20,10 +20,19 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from realtime import publisher
-from realtime.frames import CLOSE_FLOODING, FrameConsumer, FrameError, RecentKeys, bool_field, int_field
+from realtime.frames import (
+    CLOSE_FLOODING,
+    FrameConsumer,
+    FrameError,
+    Limiter,
+    RecentKeys,
+    bool_field,
+    int_field,
+)
 from tickets import events
 from tickets.jsonload import json_load
 from tickets.live_access import AgentFacts, agent_facts, agents_facts, entitled, visible_seq
+from tickets.ratelimit import LocalBudget, budget_of_rate
 from tickets.selectors import ticket_events_after
 from tickets.services import presence
 
@@ -67,7 +76,7 @@ class AgentConsumer(FrameConsumer):
     max_frame_chars = 4096
     # A steady 10 frames a second, bursts of 30: far above what a person types.
     rate_per_second = 10.0
-    rate_burst = 30.0
+    rate_burst = 30
     flood_limit = 100
     handlers: ClassVar[dict[str, str]] = {
         "ping": "on_ping",
@@ -150,6 +159,11 @@ class AgentConsumer(FrameConsumer):
 
     def frame_load(self, text: str, max_bytes: int) -> Any:
         return json_load(text, max_bytes=max_bytes)
+
+    def frame_limiter(self) -> Limiter:
+        return LocalBudget(
+            budget_of_rate("agent-frames", per_second=self.rate_per_second, burst=self.rate_burst)
+        )
 
     def hearing(self) -> bool:
         return self.agent is not None

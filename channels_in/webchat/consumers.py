@@ -28,10 +28,11 @@ from channels_in.webchat.schemas import WebchatConfig, client_id_valid, config_p
 from channels_in.webchat.tokens import TokenInvalid, Visitor, visitor_token_issue, visitor_token_read
 from channels_in.webchat.views_support import origin_allowed
 from realtime import publisher
-from realtime.frames import FrameConsumer, FrameError, RecentKeys, bool_field
+from realtime.frames import FrameConsumer, FrameError, Limiter, RecentKeys, bool_field
 from tickets import events
 from tickets.client_address import scope_client_address
 from tickets.jsonload import json_load
+from tickets.ratelimit import LocalBudget, budget_of_rate
 from tickets.services import visitors
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class WidgetConsumer(FrameConsumer):
     channel: _Channel | None = None
     max_frame_chars = 16_384
     rate_per_second = 5.0
-    rate_burst = 20.0
+    rate_burst = 20
     flood_limit = 60
     # A refused message is named, so the widget shows it as not sent, with a retry.
     answer_named_refusals = True
@@ -137,6 +138,11 @@ class WidgetConsumer(FrameConsumer):
 
     def frame_load(self, text: str, max_bytes: int) -> Any:
         return json_load(text, max_bytes=max_bytes)
+
+    def frame_limiter(self) -> Limiter:
+        return LocalBudget(
+            budget_of_rate("widget-frames", per_second=self.rate_per_second, burst=self.rate_burst)
+        )
 
     def hearing(self) -> bool:
         return self.channel is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from tickets.ratelimit import Budget, BudgetSpent, budget_take
+from tickets.ratelimit import Budget, BudgetSpent, LocalBudget, budget_of_rate, budget_take
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -45,3 +45,21 @@ def test_the_previous_window_still_counts_as_it_slides_out(monkeypatch: pytest.M
     assert spent.value.retry_after == 15  # 4 x (1 - 25%) + 1 = 4: a quarter into the window
     clock[0] += 15
     budget_take(budget, "k")
+
+
+def test_a_local_budget_takes_a_burst_then_its_average_rate() -> None:
+    clock = [3_000.0]  # the start of a window
+    frames = LocalBudget(budget_of_rate("test-frames", per_second=10, burst=30), clock=lambda: clock[0])
+    assert frames.budget.limit == 30 and frames.budget.window_seconds == 3
+
+    assert all(frames.take() for _ in range(30))
+    assert not frames.take() and not frames.take()  # refusals spend nothing
+    clock[0] += 3.3  # 10% into the next window: 90% of the burst still counts, so 3 more fit
+    assert [frames.take() for _ in range(4)] == [True, True, True, False]
+    taken = 0
+    for _ in range(60):  # then ten a second, for six seconds: the average rate, never more
+        clock[0] += 0.1
+        taken += frames.take() + frames.take()
+    assert 55 <= taken <= 65
+    clock[0] += 10  # two windows of silence: a whole burst again
+    assert all(frames.take() for _ in range(30))
