@@ -5,8 +5,8 @@ frame is one JSON object with a string ``type``, no longer than the socket allow
 rate-limited (a budget per socket) and a sustained flood closes the socket; anything wrong is answered with
 an error frame (``{"type": "error", "code", "message", ...}``) that echoes the field the client uses to
 tell which of its frames failed, and never closes the socket. ``FrameConsumer`` holds those rules; a
-socket names its limits, its handlers, its echo field and the bounded JSON loader its frames are read
-with.
+socket names its limits, its handlers and its echo field, and hands it the bounded JSON loader and the
+budget its frames are read and counted with.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -55,8 +54,10 @@ class Limiter(Protocol):
     def take(self) -> bool: ...
 
 
-# ``(text, max_bytes) -> value``; refuses what it will not take with a ``ValueError`` whose text says why.
-JsonLoader = Callable[[str, int], Any]
+class JsonLoader(Protocol):
+    """The house's bounded JSON loader: refuses what it will not take with a ``ValueError`` saying why."""
+
+    def __call__(self, raw: str, *, max_bytes: int) -> Any: ...
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -69,7 +70,7 @@ def frame_parse(text_data: str | None, *, max_chars: int, load: JsonLoader) -> d
     if len(text_data) > max_chars:
         raise FrameError("frame_too_large", f"Frames are at most {max_chars} characters.")
     try:
-        frame = load(text_data, 4 * max_chars)
+        frame = load(text_data, max_bytes=4 * max_chars)
     except ValueError as rejected:
         raise FrameError("bad_frame", f"A frame is one JSON object: {rejected}.") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -114,19 +115,13 @@ class FrameConsumer(AsyncWebsocketConsumer):
     rate_message: ClassVar[str] = "Too many frames; slow down."
     internal_message: ClassVar[str] = "The frame could not be handled."
 
-    def frames_start(self) -> None:
-        self.limiter = self.frame_limiter()
+    def frames_start(self, *, load: JsonLoader, limiter: Limiter) -> None:
+        """Called first in ``connect``: frames are read with ``load`` and budgeted by ``limiter``."""
+        self.load = load
+        self.limiter = limiter
         self.refused = 0
 
     # --- what a socket decides --------------------------------------------------------------------------
-
-    def frame_load(self, text: str, max_bytes: int) -> Any:
-        """The socket's bounded JSON loader (see ``JsonLoader``); every socket names the house's one."""
-        raise NotImplementedError
-
-    def frame_limiter(self) -> Limiter:
-        """The socket's frame budget: ``rate_per_second`` on average, ``rate_burst`` at once."""
-        raise NotImplementedError
 
     def hearing(self) -> bool:
         """Whether frames are listened to at all (the socket is set up and not released)."""
@@ -155,7 +150,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
             return
         echo: dict[str, Any] = {}
         try:
-            frame = frame_parse(text_data, max_chars=self.max_frame_chars, load=self.frame_load)
+            frame = frame_parse(text_data, max_chars=self.max_frame_chars, load=self.load)
             echo = self.echo_of(frame)
             self.admit(frame["type"])
             handler = self.handlers.get(frame["type"])
@@ -173,7 +168,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
         if self.refused >= self.flood_limit:
             await self.flooded()
             return
-        echo = self.echo_of(frame_peek(text_data, max_chars=self.max_frame_chars, load=self.frame_load))
+        echo = self.echo_of(frame_peek(text_data, max_chars=self.max_frame_chars, load=self.load))
         if self.answer_named_refusals and echo:
             await self.send_error("rate_limited", self.rate_message, **echo)
         elif self.refused == 1 or self.refused % 10 == 0:

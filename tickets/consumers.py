@@ -24,7 +24,6 @@ from realtime.frames import (
     CLOSE_FLOODING,
     FrameConsumer,
     FrameError,
-    Limiter,
     RecentKeys,
     bool_field,
     int_field,
@@ -89,7 +88,12 @@ class AgentConsumer(FrameConsumer):
 
     async def connect(self) -> None:
         publisher.bind_server_loop()
-        self.frames_start()
+        self.frames_start(
+            load=json_load,
+            limiter=LocalBudget(
+                budget_of_rate("agent-frames", per_second=self.rate_per_second, burst=self.rate_burst)
+            ),
+        )
         self.joined: list[str] = []
         # The groups whose events this socket may deliver: ``joined`` as a set, for the delivery check.
         self.hears: frozenset[str] = frozenset()
@@ -156,14 +160,6 @@ class AgentConsumer(FrameConsumer):
         )
 
     # --- frames from the client ------------------------------------------------------------------------
-
-    def frame_load(self, text: str, max_bytes: int) -> Any:
-        return json_load(text, max_bytes=max_bytes)
-
-    def frame_limiter(self) -> Limiter:
-        return LocalBudget(
-            budget_of_rate("agent-frames", per_second=self.rate_per_second, burst=self.rate_burst)
-        )
 
     def hearing(self) -> bool:
         return self.agent is not None

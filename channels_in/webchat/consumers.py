@@ -28,7 +28,7 @@ from channels_in.webchat.schemas import WebchatConfig, client_id_valid, config_p
 from channels_in.webchat.tokens import TokenInvalid, Visitor, visitor_token_issue, visitor_token_read
 from channels_in.webchat.views_support import origin_allowed
 from realtime import publisher
-from realtime.frames import FrameConsumer, FrameError, Limiter, RecentKeys, bool_field
+from realtime.frames import FrameConsumer, FrameError, RecentKeys, bool_field
 from tickets import events
 from tickets.client_address import scope_client_address
 from tickets.jsonload import json_load
@@ -102,7 +102,12 @@ class WidgetConsumer(FrameConsumer):
 
     async def connect(self) -> None:
         publisher.bind_server_loop()
-        self.frames_start()
+        self.frames_start(
+            load=json_load,
+            limiter=LocalBudget(
+                budget_of_rate("widget-frames", per_second=self.rate_per_second, burst=self.rate_burst)
+            ),
+        )
         self.group = ""
         self.recent = RecentKeys(RECENT_KEYS)
         self.read_task: asyncio.Future[None] | None = None
@@ -135,14 +140,6 @@ class WidgetConsumer(FrameConsumer):
         self.visitor = None
 
     # --- frames from the widget ------------------------------------------------------------------------
-
-    def frame_load(self, text: str, max_bytes: int) -> Any:
-        return json_load(text, max_bytes=max_bytes)
-
-    def frame_limiter(self) -> Limiter:
-        return LocalBudget(
-            budget_of_rate("widget-frames", per_second=self.rate_per_second, burst=self.rate_burst)
-        )
 
     def hearing(self) -> bool:
         return self.channel is not None
