@@ -2,11 +2,11 @@
 
 The agent socket and the visitor's web-chat socket speak different protocols over the same rules: a
 frame is one JSON object with a string ``type``, no longer than the socket allows; frames are
-rate-limited (a budget per socket) and a sustained flood closes the socket; anything wrong is answered with
-an error frame (``{"type": "error", "code", "message", ...}``) that echoes the field the client uses to
-tell which of its frames failed, and never closes the socket. ``FrameConsumer`` holds those rules; a
-socket names its limits, its handlers and its echo field, and hands it the bounded JSON loader and the
-budget its frames are read and counted with.
+rate-limited (a token bucket per socket) and a sustained flood closes the socket; anything wrong is
+answered with an error frame (``{"type": "error", "code", "message", ...}``) that echoes the field the
+client uses to tell which of its frames failed, and never closes the socket. ``FrameConsumer`` holds
+those rules; a socket names its limits, its handlers and its echo field, and hands it the bounded JSON
+loader and the limiter its frames are read and counted with.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class RecentKeys:
 
 
 class Limiter(Protocol):
-    """A socket's frame budget: ``take()`` spends one frame's worth, or says no (and spends nothing)."""
+    """A socket's frame limit: ``take()`` lets one frame through, or says no (and spends nothing)."""
 
     def take(self) -> bool: ...
 
@@ -105,7 +105,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     max_frame_chars: ClassVar[int] = 4096
     rate_per_second: ClassVar[float] = 10.0
-    rate_burst: ClassVar[int] = 30
+    rate_burst: ClassVar[float] = 30.0
     # Frames refused for rate before the socket is closed as a flood.
     flood_limit: ClassVar[int] = 100
     # Frame type -> name of the ``async def handler(self, frame)`` method.
@@ -116,7 +116,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
     internal_message: ClassVar[str] = "The frame could not be handled."
 
     def frames_start(self, *, load: JsonLoader, limiter: Limiter) -> None:
-        """Called first in ``connect``: frames are read with ``load`` and budgeted by ``limiter``."""
+        """Called first in ``connect``: frames are read with ``load`` and limited by ``limiter``."""
         self.load = load
         self.limiter = limiter
         self.refused = 0

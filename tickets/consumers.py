@@ -31,7 +31,7 @@ from realtime.frames import (
 from tickets import events
 from tickets.jsonload import json_load
 from tickets.live_access import AgentFacts, agent_facts, agents_facts, entitled, visible_seq
-from tickets.ratelimit import LocalBudget, budget_of_rate
+from tickets.ratelimit import TokenBucket
 from tickets.selectors import ticket_events_after
 from tickets.services import presence
 
@@ -75,7 +75,7 @@ class AgentConsumer(FrameConsumer):
     max_frame_chars = 4096
     # A steady 10 frames a second, bursts of 30: far above what a person types.
     rate_per_second = 10.0
-    rate_burst = 30
+    rate_burst = 30.0
     flood_limit = 100
     handlers: ClassVar[dict[str, str]] = {
         "ping": "on_ping",
@@ -90,9 +90,7 @@ class AgentConsumer(FrameConsumer):
         publisher.bind_server_loop()
         self.frames_start(
             load=json_load,
-            limiter=LocalBudget(
-                budget_of_rate("agent-frames", per_second=self.rate_per_second, burst=self.rate_burst)
-            ),
+            limiter=TokenBucket(rate=self.rate_per_second, burst=self.rate_burst),
         )
         self.joined: list[str] = []
         # The groups whose events this socket may deliver: ``joined`` as a set, for the delivery check.

@@ -6,8 +6,8 @@ the previous window's count still weighs in proportion to how much of it lies in
 window, so a burst at the edge of two windows is not let through twice. Counters are increased
 atomically, and a refused attempt gives its unit back: refusals spend nothing.
 
-``LocalBudget`` spends the same kind of budget for one holder in this process alone, counted in memory
-with no round trip: a socket's frames, which are its own and arrive many a second.
+``TokenBucket`` limits one holder in this process alone, in memory: a socket's frames, which are its
+own and arrive many a second.
 """
 
 from __future__ import annotations
@@ -26,16 +26,6 @@ class Budget:
     name: str
     limit: int
     window_seconds: int
-
-
-def budget_of_rate(name: str, *, per_second: float, burst: int) -> Budget:
-    """``per_second`` on average, up to ``burst`` at once: ``burst`` per the time they take."""
-    return Budget(name, burst, max(1, math.ceil(burst / per_second)))
-
-
-def _fits(budget: Budget, *, previous: int, current: int, elapsed: float) -> bool:
-    """Whether ``current`` in this window, with the part of ``previous`` still inside it, is in budget."""
-    return previous * (1 - elapsed / budget.window_seconds) + current <= budget.limit
 
 
 class BudgetSpent(Exception):
@@ -64,7 +54,7 @@ def budget_take(budget: Budget, key: str) -> str:
         cache.set(current_key, 1, timeout=2 * window + 1)
         count = 1
     previous = int(cache.get(f"{base}:{slot - 1}") or 0)
-    if _fits(budget, previous=previous, current=count, elapsed=elapsed):
+    if previous * (1 - elapsed / window) + count <= budget.limit:
         return current_key
     cache.decr(current_key)
     raise BudgetSpent(budget, _retry_after(budget, previous, count - 1, elapsed))
@@ -94,27 +84,26 @@ def budgets_take(*spends: tuple[Budget, str]) -> None:
         raise
 
 
-class LocalBudget:
-    """``budget`` spent by one holder in this process only: the same sliding window, counted in memory."""
+class TokenBucket:
+    """``rate`` a second on average, ``burst`` at once, for one holder in this process (a socket's frames).
 
-    def __init__(self, budget: Budget, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.budget = budget
+    Counted in memory, with no round trip. Unlike a budget it refills continuously, so a burst is
+    followed at once by the average rate: what a socket's frames need, where a budget's window would
+    hold back a client that has just connected and typed quickly.
+    """
+
+    def __init__(self, *, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst = rate, burst
         self._clock = clock
-        self._slot: int | None = None
-        self._current = 0
-        self._previous = 0
+        self.tokens = burst
+        self.stamp = clock()
 
     def take(self) -> bool:
-        """Spend one unit if it fits; a refusal spends nothing."""
-        window = self.budget.window_seconds
+        """Spend one token if there is one; a refusal spends nothing."""
         now = self._clock()
-        slot = int(now // window)
-        if slot != self._slot:
-            self._previous = self._current if self._slot == slot - 1 else 0
-            self._slot, self._current = slot, 0
-        if not _fits(
-            self.budget, previous=self._previous, current=self._current + 1, elapsed=now - slot * window
-        ):
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
             return False
-        self._current += 1
+        self.tokens -= 1
         return True

@@ -32,7 +32,7 @@ from realtime.frames import FrameConsumer, FrameError, RecentKeys, bool_field
 from tickets import events
 from tickets.client_address import scope_client_address
 from tickets.jsonload import json_load
-from tickets.ratelimit import LocalBudget, budget_of_rate
+from tickets.ratelimit import TokenBucket
 from tickets.services import visitors
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class WidgetConsumer(FrameConsumer):
     channel: _Channel | None = None
     max_frame_chars = 16_384
     rate_per_second = 5.0
-    rate_burst = 20
+    rate_burst = 20.0
     flood_limit = 60
     # A refused message is named, so the widget shows it as not sent, with a retry.
     answer_named_refusals = True
@@ -104,9 +104,7 @@ class WidgetConsumer(FrameConsumer):
         publisher.bind_server_loop()
         self.frames_start(
             load=json_load,
-            limiter=LocalBudget(
-                budget_of_rate("widget-frames", per_second=self.rate_per_second, burst=self.rate_burst)
-            ),
+            limiter=TokenBucket(rate=self.rate_per_second, burst=self.rate_burst),
         )
         self.group = ""
         self.recent = RecentKeys(RECENT_KEYS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from tickets.ratelimit import Budget, BudgetSpent, LocalBudget, budget_of_rate, budget_take
+from tickets.ratelimit import Budget, BudgetSpent, TokenBucket, budget_take
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -47,19 +47,18 @@ def test_the_previous_window_still_counts_as_it_slides_out(monkeypatch: pytest.M
     budget_take(budget, "k")
 
 
-def test_a_local_budget_takes_a_burst_then_its_average_rate() -> None:
-    clock = [3_000.0]  # the start of a window
-    frames = LocalBudget(budget_of_rate("test-frames", per_second=10, burst=30), clock=lambda: clock[0])
-    assert frames.budget.limit == 30 and frames.budget.window_seconds == 3
+def test_a_token_bucket_takes_a_burst_then_its_average_rate() -> None:
+    clock = [100.0]
+    frames = TokenBucket(rate=10, burst=30, clock=lambda: clock[0])
 
     assert all(frames.take() for _ in range(30))
     assert not frames.take() and not frames.take()  # refusals spend nothing
-    clock[0] += 3.3  # 10% into the next window: 90% of the burst still counts, so 3 more fit
+    clock[0] += 0.35  # three and a half tokens back: three frames
     assert [frames.take() for _ in range(4)] == [True, True, True, False]
     taken = 0
-    for _ in range(60):  # then ten a second, for six seconds: the average rate, never more
+    for _ in range(60):  # then asked twenty a second for six seconds: ten a second pass
         clock[0] += 0.1
         taken += frames.take() + frames.take()
-    assert 55 <= taken <= 65
-    clock[0] += 10  # two windows of silence: a whole burst again
-    assert all(frames.take() for _ in range(30))
+    assert 59 <= taken <= 61
+    clock[0] += 10  # a pause refills the burst, never more
+    assert sum(frames.take() for _ in range(40)) == 30
