@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from django.conf import settings
 
@@ -125,7 +125,8 @@ class RedisLeaseStore:
             self._redis.zrem(self._k(key), *names)
 
     def live(self, key: str, now: float) -> list[str]:
-        return list(self._redis.zrangebyscore(self._k(key), f"({now}", "+inf"))
+        # The client decodes replies (``decode_responses``): members come back as text.
+        return cast(list[str], self._redis.zrangebyscore(self._k(key), f"({now}", "+inf"))
 
     def expire(self, key: str, now: float) -> int:
         return int(self._redis.zremrangebyscore(self._k(key), "-inf", now))
@@ -145,13 +146,14 @@ class RedisLeaseStore:
         self._redis.srem(self._k(index), key)
 
     def index(self, index: str) -> list[str]:
-        return list(self._redis.smembers(self._k(index)))
+        return list(cast(set[str], self._redis.smembers(self._k(index))))
 
 
 def _store_for_settings() -> LeaseStore:
     if settings.EMBEDDED:
         return MemoryLeaseStore()
-    prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "sportello")
+    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
+    prefix = str(layer.get("CONFIG", {}).get("prefix", "sportello"))
     return RedisLeaseStore(settings.REDIS_URL, prefix)
 
 
