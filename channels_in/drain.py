@@ -25,9 +25,7 @@ every event gets its own task.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import threading
 import time
 
@@ -36,6 +34,7 @@ from celery import current_app
 from django.conf import settings
 
 from channels_in.inbound import ProcessOutcome, inbound_events_process_batch
+from realtime.singleton import ProcessSingleton
 
 logger = logging.getLogger(__name__)
 
@@ -82,19 +81,19 @@ def ingest_schedule(event_id: int) -> None:
     if client is None:
         tasks.ingest_event.delay(event_id)
         return
-    _requester().request(client, event_id % settings.INGEST_DRAIN_SLOTS)
+    _requesters.get().request(client, event_id % settings.INGEST_DRAIN_SLOTS)
 
 
 def requests_flush(timeout: float = 10.0) -> bool:
     """Wait until the drains asked for so far by this process have been requested from Redis."""
-    return _requester_now.flush(timeout) if _requester_now is not None else True
+    requester = _requesters.current()
+    return requester.flush(timeout) if requester is not None else True
 
 
 class _Requester:
     """A thread that makes sure a drain is coming for each slot asked for, once per burst of asks."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
         self.lock = threading.Lock()
         self.wanted: set[tuple[redis.Redis, int]] = set()
         self.wake = threading.Event()
@@ -129,19 +128,11 @@ class _Requester:
                     self.idle.set()
 
 
-_requester_now: _Requester | None = None
-_requester_lock = threading.Lock()
-
-
-def _requester() -> _Requester:
-    global _requester_now
-    with _requester_lock:
-        # A forked child (a web or Celery pool process) inherits the object but not its thread.
-        if _requester_now is None or _requester_now.pid != os.getpid():
-            _requester_now = _Requester()
-            # A process that exits cleanly (a recycled worker) asks for what it still holds.
-            atexit.register(_requester_now.flush, EXIT_FLUSH_SECONDS)
-        return _requester_now
+# A forked child (a web or Celery pool process) inherits the parent's requester but not its thread; a
+# process that exits cleanly (a recycled worker) asks for what it still holds.
+_requesters: ProcessSingleton[_Requester] = ProcessSingleton(
+    _Requester, at_exit=lambda requester: requester.flush(EXIT_FLUSH_SECONDS)
+)
 
 
 def _drain_request(client: redis.Redis, slot: int) -> None:

@@ -19,10 +19,20 @@ from typing import Any, ClassVar
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from tickets import events, live
-from tickets.frames import CLOSE_FLOODING, FrameConsumer, FrameError, RecentKeys, bool_field, int_field
+from realtime import publisher
+from realtime.frames import (
+    CLOSE_FLOODING,
+    FrameConsumer,
+    FrameError,
+    RecentKeys,
+    bool_field,
+    int_field,
+)
+from tickets import events
+from tickets.jsonload import json_load
 from tickets.live_access import AgentFacts, agent_facts, agents_facts, entitled, visible_seq
-from tickets.models import TicketEvent
+from tickets.ratelimit import TokenBucket
+from tickets.selectors import ticket_events_after
 from tickets.services import presence
 
 logger = logging.getLogger(__name__)
@@ -49,7 +59,7 @@ def _still_visible(user_id: int, ticket_id: int) -> bool:
 
 
 def _events_between(ticket_id: int, after: int, upto: int) -> list[tuple[int, str, str]]:
-    rows = TicketEvent.objects.filter(ticket_id=ticket_id, seq__gt=after, seq__lte=upto).order_by("seq")
+    rows = ticket_events_after(ticket_id=ticket_id, after_seq=after, up_to_seq=upto)
     return [
         (
             row.seq,
@@ -77,8 +87,11 @@ class AgentConsumer(FrameConsumer):
     }
 
     async def connect(self) -> None:
-        live.bind_server_loop()
-        self.frames_start()
+        publisher.bind_server_loop()
+        self.frames_start(
+            load=json_load,
+            limiter=TokenBucket(rate=self.rate_per_second, burst=self.rate_burst),
+        )
         self.joined: list[str] = []
         # The groups whose events this socket may deliver: ``joined`` as a set, for the delivery check.
         self.hears: frozenset[str] = frozenset()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.live import publish
+from realtime.publisher import publish
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

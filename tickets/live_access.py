@@ -97,10 +97,10 @@ def visible_seq(user_id: int, ticket_id: int) -> int | None:
 def entitled(message: dict[str, Any], *, hears: frozenset[str], subscribed: Iterable[int]) -> bool:
     """Whether a socket hearing ``hears`` and subscribed to ``subscribed`` may deliver ``message``.
 
-    ``message`` is a channel-layer message of ``tickets.live.layer_message``; ``to`` names the groups its
-    publisher addressed. A live-only ticket event (no ``seq``) is for the screens showing the ticket; the
-    ticket's own group never makes anyone an addressee of a recorded event, as only its team, assignee and
-    supervisors may see it.
+    ``message`` is a channel-layer message of ``realtime.publisher.layer_message``; ``to`` names the
+    groups its publisher addressed. A live-only ticket event (no ``seq``) is for the screens showing the
+    ticket; the ticket's own group never makes anyone an addressee of a recorded event, as only its team,
+    assignee and supervisors may see it.
     """
     ticket_id = message.get("ticket_id")
     if ticket_id is not None and message.get("seq") is None:

@@ -5,6 +5,9 @@ budget; process memory in the embedded mode, which is one process). Each key has
 the previous window's count still weighs in proportion to how much of it lies inside the sliding
 window, so a burst at the edge of two windows is not let through twice. Counters are increased
 atomically, and a refused attempt gives its unit back: refusals spend nothing.
+
+``TokenBucket`` limits one holder in this process alone, in memory: a socket's frames, which are its
+own and arrive many a second.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -78,3 +82,28 @@ def budgets_take(*spends: tuple[Budget, str]) -> None:
             with contextlib.suppress(ValueError):  # gone with its window: nothing to give back
                 cache.decr(counter)
         raise
+
+
+class TokenBucket:
+    """``rate`` a second on average, ``burst`` at once, for one holder in this process (a socket's frames).
+
+    Counted in memory, with no round trip. Unlike a budget it refills continuously, so a burst is
+    followed at once by the average rate: what a socket's frames need, where a budget's window would
+    hold back a client that has just connected and typed quickly.
+    """
+
+    def __init__(self, *, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst = rate, burst
+        self._clock = clock
+        self.tokens = burst
+        self.stamp = clock()
+
+    def take(self) -> bool:
+        """Spend one token if there is one; a refusal spends nothing."""
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True

@@ -6,13 +6,16 @@ is absent from lists, counts and search and is "not found" when asked for by id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 
 from tickets.access import agent_profile, visible_tickets_q
+from tickets.channel_port import ChannelAccountLike
 from tickets.models import (
     AgentProfile,
     CannedResponse,
@@ -23,6 +26,7 @@ from tickets.models import (
     Tag,
     Team,
     Ticket,
+    TicketEvent,
 )
 from tickets.search import ticket_search_q
 
@@ -89,6 +93,17 @@ def ticket_get(*, user: Any, ticket_id: int) -> Ticket | None:
     return tickets_visible(user=user).filter(pk=ticket_id).first()
 
 
+def ticket_get_or_404(*, user: Any, ticket_id: int) -> Ticket:
+    """``ticket_get`` for views: ``Http404`` when there is none (DRF answers it as its ``NotFound``).
+
+    The same answer whether the ticket is missing or another team's: its existence is private too.
+    """
+    ticket = ticket_get(user=user, ticket_id=ticket_id)
+    if ticket is None:
+        raise Http404("No such ticket.")
+    return ticket
+
+
 def ticket_card(*, ticket_id: int) -> Ticket:
     """A ticket shaped like the list's rows, without the visibility rule.
 
@@ -108,7 +123,8 @@ def ticket_timeline(*, user: Any, ticket: Ticket) -> QuerySet[Message]:
     Internal notes are included: only agents read timelines through here.
     """
     # One ``ticket_id IN (...)`` rather than ``ticket = X OR ticket IN (...)``: PostgreSQL reads the
-    # ``(ticket, sent_at, id)`` index for each id of the first, and scans every message for the second.
+    # ``(ticket, sent_at, id)`` index (``message_timeline``) for each id of the first, and scans every
+    # message for the second.
     own_and_merged = Ticket.objects.filter(
         Q(pk=ticket.pk) | Q(visible_tickets_q(user), merged_into=ticket)
     ).values("pk")
@@ -118,6 +134,54 @@ def ticket_timeline(*, user: Any, ticket: Ticket) -> QuerySet[Message]:
         .prefetch_related("attachments")
         .order_by("sent_at", "id")
     )
+
+
+def ticket_events_after(
+    *, ticket_id: int, after_seq: int, up_to_seq: int | None = None, types: Iterable[str] | None = None
+) -> QuerySet[TicketEvent]:
+    """A ticket's recorded events after ``after_seq`` (up to ``up_to_seq``), in ``seq`` order.
+
+    What every catch-up reads: the agent socket closing a gap, the API's events page, the widget
+    reconnecting. Events are numbered without gaps, so this is exact. No visibility rule: callers
+    check who may see the ticket first.
+    """
+    rows = TicketEvent.objects.filter(ticket_id=ticket_id, seq__gt=after_seq)
+    if up_to_seq is not None:
+        rows = rows.filter(seq__lte=up_to_seq)
+    if types is not None:
+        rows = rows.filter(type__in=list(types))
+    return rows.order_by("seq")
+
+
+def reply_sources(*, ticket: Ticket) -> QuerySet[Message]:
+    """What a reply on ``ticket`` can answer, latest first: the customer's messages from a known identity.
+
+    On any of the contact's tickets and channels; the latest one (on a chosen channel) is where a reply
+    goes, and their channels are what the composer offers.
+    """
+    return Message.objects.filter(
+        ticket__contact_id=ticket.contact_id, direction=Message.Direction.INBOUND, identity__isnull=False
+    ).order_by("-sent_at", "-id")
+
+
+def reply_channels(*, ticket: Ticket) -> list[ChannelAccountLike]:
+    """Channels the contact has written from, most recent first: the ones a reply can go to."""
+    return [message.channel_account for message in reply_latest_by_channel(ticket=ticket)]  # type: ignore[misc]
+
+
+def reply_latest_by_channel(*, ticket: Ticket) -> list[Message]:
+    """The contact's latest message on each channel they have written from, most recent first, with its
+    channel account and identity (what the channel's reply window is decided from)."""
+    latest: dict[int, Message] = {}
+    inbound = (
+        reply_sources(ticket=ticket)
+        .filter(channel_account__isnull=False)
+        .select_related("channel_account", "identity")
+        .only("id", "sent_at", "channel_account", "identity")
+    )
+    for message in inbound[:200]:
+        latest.setdefault(message.channel_account_id, message)  # type: ignore[arg-type]
+    return list(latest.values())
 
 
 def message_get(*, user: Any, message_id: int) -> Message | None:

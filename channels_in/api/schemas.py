@@ -11,14 +11,12 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from channels_in.base import PayloadError
 from channels_in.email.addresses import email_address_valid
-from tickets.jsonload import JsonRejected, json_load
+from channels_in.wire import WireModel, body_parse
 from tickets.moments import ClientMoment
 
 
@@ -41,15 +39,7 @@ class ApiConfig(BaseModel):
         return value
 
 
-class _WireModel(BaseModel):
-    @field_validator("*", mode="before")
-    @classmethod
-    def _without_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: left in, the message would be accepted here and fail forever later.
-        return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-class Sender(_WireModel):
+class Sender(WireModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     id: str = Field(min_length=1, max_length=200)
@@ -65,7 +55,7 @@ class Sender(_WireModel):
         return self
 
 
-class AttachmentIn(_WireModel):
+class AttachmentIn(WireModel):
     # The schema's oneOf says what ``_one_source`` checks, for the OpenAPI description.
     model_config = ConfigDict(
         extra="ignore",
@@ -105,7 +95,7 @@ class AttachmentIn(_WireModel):
         return base64.b64decode(self.content_base64, validate=True)
 
 
-class InboundPayload(_WireModel):
+class InboundPayload(WireModel):
     # The schema's anyOf says what ``_has_content`` checks, for the OpenAPI description.
     model_config = ConfigDict(
         extra="ignore",
@@ -135,11 +125,4 @@ class InboundPayload(_WireModel):
 
 def payload_parse(body: bytes) -> InboundPayload:
     """Parse and validate; a problem raises PayloadError naming the field."""
-    try:
-        return InboundPayload.model_validate(json_load(body))
-    except JsonRejected as rejected:
-        raise PayloadError(f"body: {rejected.reason}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise PayloadError(f"{where}: {first['msg']}") from exc
+    return body_parse(InboundPayload, body)

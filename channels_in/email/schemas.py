@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.json_schema import JsonDict
 
 from channels_in.email.quotes import DEFAULT_LANGUAGES
+from channels_in.wire import validation_reason
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 # Marks a secret field (channels_in.registry.secret_fields): the admin never shows its value.
@@ -117,6 +118,4 @@ def mailbox_config(config: dict[str, object]) -> MailboxConfig:
     try:
         return MailboxConfig.model_validate(config)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
-        raise MailboxConfigError(f"mailbox config {where}: {first['msg']}") from exc
+        raise MailboxConfigError(f"mailbox config {validation_reason(exc, whole='config')}") from exc

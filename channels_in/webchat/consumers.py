@@ -27,10 +27,13 @@ from channels_in.webchat.adapter import MESSAGE_SENT
 from channels_in.webchat.schemas import WebchatConfig, client_id_valid, config_parse
 from channels_in.webchat.tokens import TokenInvalid, Visitor, visitor_token_issue, visitor_token_read
 from channels_in.webchat.views_support import origin_allowed
-from tickets import events, live
+from realtime import publisher
+from realtime.frames import FrameConsumer, FrameError, RecentKeys, bool_field
+from tickets import events
 from tickets.client_address import scope_client_address
-from tickets.frames import FrameConsumer, FrameError, RecentKeys, bool_field
-from tickets.services import presence
+from tickets.jsonload import json_load
+from tickets.ratelimit import TokenBucket
+from tickets.services import visitors
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +101,11 @@ class WidgetConsumer(FrameConsumer):
     }
 
     async def connect(self) -> None:
-        live.bind_server_loop()
-        self.frames_start()
+        publisher.bind_server_loop()
+        self.frames_start(
+            load=json_load,
+            limiter=TokenBucket(rate=self.rate_per_second, burst=self.rate_burst),
+        )
         self.group = ""
         self.recent = RecentKeys(RECENT_KEYS)
         self.read_task: asyncio.Future[None] | None = None
@@ -259,8 +265,8 @@ class WidgetConsumer(FrameConsumer):
         for _ in range(READ_ATTEMPTS):
             if self.visitor is None:
                 return
-            in_flight = await database_sync_to_async(intake.visitor_messages_read)(
-                account=self.channel.account, visitor_id=self.visitor.visitor_id, up_to=up_to
+            in_flight = await database_sync_to_async(visitors.visitor_replies_read)(
+                account_id=self.channel.account.pk, visitor_id=self.visitor.visitor_id, up_to=up_to
             )
             if not in_flight:
                 return
@@ -290,7 +296,7 @@ class WidgetConsumer(FrameConsumer):
             )
             self.typing.looked_up_at = now
         if self.typing.ticket_id is not None:
-            await database_sync_to_async(presence.customer_typing_announce)(
+            await database_sync_to_async(visitors.customer_typing_announce)(
                 ticket_id=self.typing.ticket_id, state=state
             )
 

@@ -21,10 +21,7 @@ from channels_in.webchat.adapter import provider_message_id
 from channels_in.webchat.schemas import AttachmentOut, VisitorEvent, WebchatConfig
 from channels_in.webchat.tokens import Visitor
 from tickets.client_address import address_group
-from tickets.inbound import IdentityKind
-from tickets.models import ContactIdentity, Message
 from tickets.ratelimit import Budget, BudgetSpent, budget_take, budgets_take
-from tickets.services.messages import message_status_update
 from tickets.services.outgoing_attachments import CONTENT_SIGNATURES
 
 MAX_TEXT = 10_000
@@ -171,22 +168,3 @@ def visitor_message_record(
         content_type="application/json",
         provider_event_id=provider_id,
     )
-
-
-def visitor_messages_read(*, account: ChannelAccount, visitor_id: str, up_to: int) -> int:
-    """The visitor has seen the replies up to ``up_to``: mark the delivered ones read for the agents.
-
-    Returns how many of those replies are still on their way out (queued or sending): the caller marks
-    them once their delivery is recorded, so "read" never lands before "sent".
-    """
-    identity = ContactIdentity.objects.filter(kind=IdentityKind.WEBCHAT, value=visitor_id).first()
-    if identity is None:
-        return 0
-    replies = Message.objects.filter(
-        identity=identity, channel_account=account, direction=Message.Direction.OUTBOUND, pk__lte=up_to
-    )
-    for message in replies.filter(status__in=[Message.Status.SENT, Message.Status.DELIVERED]).select_related(
-        "ticket"
-    )[:100]:
-        message_status_update(message=message, status=Message.Status.READ)
-    return replies.filter(status__in=[Message.Status.QUEUED, Message.Status.SENDING]).count()

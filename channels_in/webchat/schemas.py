@@ -15,14 +15,13 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from channels_in.base import PayloadError
 from channels_in.email.addresses import email_address_valid
-from tickets.jsonload import JsonRejected, json_load
+from channels_in.wire import WireModel, body_parse, payload_validate
 
 SELF = "'self'"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -149,23 +148,10 @@ class WebchatConfig(BaseModel):
 
 
 def config_parse(raw: dict[str, object]) -> WebchatConfig:
-    try:
-        return WebchatConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
-        raise PayloadError(f"webchat config {where}: {first['msg']}") from exc
+    return payload_validate(WebchatConfig, raw, whole="config", label="webchat config")
 
 
-class _Wire(BaseModel):
-    @field_validator("*", mode="before")
-    @classmethod
-    def _without_nul(cls, value: object) -> object:
-        # PostgreSQL text cannot hold NUL: strip it here, not fail forever at ingest.
-        return value.replace("\x00", "") if isinstance(value, str) else value
-
-
-class AttachmentOut(_Wire):
+class AttachmentOut(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     filename: str = Field(min_length=1, max_length=255)
@@ -179,7 +165,7 @@ class AttachmentOut(_Wire):
             raise PayloadError("attachment is not valid base64") from exc
 
 
-class VisitorEvent(_Wire):
+class VisitorEvent(WireModel):
     """The body of a web-chat ``InboundEvent``: written by our own socket and upload view.
 
     Identity fields come from the signed visitor token, never from what the browser typed into a frame.
@@ -211,14 +197,7 @@ class VisitorEvent(_Wire):
 
 
 def visitor_event_parse(body: bytes) -> VisitorEvent:
-    try:
-        return VisitorEvent.model_validate(json_load(body))
-    except JsonRejected as rejected:
-        raise PayloadError(f"body: {rejected.reason}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise PayloadError(f"{where}: {first['msg']}") from exc
+    return body_parse(VisitorEvent, body)
 
 
 def client_id_valid(value: object) -> bool:

@@ -39,9 +39,9 @@ from channels_in.webchat.views_support import (
     own_origin,
 )
 from tickets.client_address import request_client_address
+from tickets.files import attachment_response
 from tickets.jsonload import JsonRejected, json_load
-from tickets.models import Attachment
-from tickets.views.attachments import attachment_response
+from tickets.visitor_selectors import visitor_attachment
 
 logger = logging.getLogger(__name__)
 
@@ -261,15 +261,10 @@ def attachment(request: HttpRequest, channel_key: str, signed: str) -> FileRespo
         data = signing.loads(signed, salt=selectors.FILE_SALT, max_age=settings.WEBCHAT_FILE_LINK_SECONDS)
     except signing.BadSignature as error:
         raise Http404("No such file.") from error
-    identity = selectors.visitor_identity(str(data.get("v", "")))
-    row = (
-        Attachment.objects.filter(
-            pk=data.get("a"), message__identity=identity, message__channel_account=account
-        ).first()
-        if identity is not None
-        else None
+    row = visitor_attachment(
+        account_id=account.pk, visitor_id=str(data.get("v", "")), attachment_id=data.get("a")
     )
-    if row is None or not row.file:
+    if row is None:
         raise Http404("No such file.")
     # Served like every file of ours: a download, raster images inline, never interpreted.
     return attachment_response(row, preview=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from tickets.services import presence
+from realtime import leases
 from tickets.tests.test_presence import store  # noqa: F401 - the memory and Redis stores
 
 
-def test_put_many_renews_only_existing_members(store: presence.LeaseStore) -> None:  # noqa: F811
+def test_put_many_renews_only_existing_members(store: leases.LeaseStore) -> None:  # noqa: F811
     now = time.time()
     store.put("agent:1", {"a": now + 1})
     store.put_many(
@@ -19,7 +19,7 @@ def test_put_many_renews_only_existing_members(store: presence.LeaseStore) -> No
     assert store.live("agent:2", now) == []
 
 
-def test_expire_many_drops_the_dead_and_says_who_still_has_a_socket(store: presence.LeaseStore) -> None:  # noqa: F811
+def test_expire_many_drops_the_dead_and_says_who_still_has_a_socket(store: leases.LeaseStore) -> None:  # noqa: F811
     now = time.time()
     store.put_many(
         [("agent:1", {"old": now - 5, "new": now + 30}), ("agent:2", {"old": now - 5}), ("agent:3", {})]

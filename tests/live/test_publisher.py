@@ -12,8 +12,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
+from realtime import publisher
 from tests.fixtures.http_peer import free_port
-from tickets import live
 
 
 def pubsub_layer(settings: Any, url: str) -> None:
@@ -43,8 +43,8 @@ def test_a_batch_reaches_each_group_once_per_event_in_order(settings: Any, redis
         for group in ("team.1", "supervisors"):
             await layer.group_add(group, inbox)
         await layer.group_add("team.2", other)
-        await sync_to_async(live.publish_many)(batch)
-        assert await sync_to_async(live.flush)(10)
+        await sync_to_async(publisher.publish_many)(batch)
+        assert await sync_to_async(publisher.flush)(10)
         got = [await asyncio.wait_for(layer.receive(inbox), 10) for _ in range(300)]
         elsewhere = [await asyncio.wait_for(layer.receive(other), 10)]
         with pytest.raises(TimeoutError):
@@ -65,7 +65,7 @@ def test_an_unreachable_redis_is_logged_and_never_raised(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     pubsub_layer(settings, f"redis://127.0.0.1:{free_port()}/0")
-    with caplog.at_level(logging.ERROR, logger="tickets.live"):
-        live.publish(["team.1"], event(1, 1), key="1:1")
-        assert live.flush(15)
+    with caplog.at_level(logging.ERROR, logger="realtime.publisher"):
+        publisher.publish(["team.1"], event(1, 1), key="1:1")
+        assert publisher.flush(15)
     assert any("live publish" in record.getMessage() for record in caplog.records)

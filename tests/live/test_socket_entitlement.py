@@ -26,11 +26,12 @@ from websockets.exceptions import ConnectionClosed
 
 from channels_in.models import ChannelAccount
 from channels_in.webchat.tests.conftest import SHOP, make_webchat_channel
+from realtime import publisher
 from tests.fixtures.personas import make_api_channel
 from tests.live.conftest import LiveStack, Socket, open_socket, run, session_cookie, start_stack
 from tests.live.test_agent_socket import api, is_event, post_inbound, token
 from tests.widget.test_widget_socket import frame_of
-from tickets import events, live
+from tickets import events
 from tickets.models import AgentProfile, Message, Team, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -125,7 +126,7 @@ async def push(stack: LiveStack, group: str, event: dict[str, Any], *, named: li
     """Send ``event`` into ``group`` as the publisher would had it been addressed to ``named``."""
     layer = RedisPubSubChannelLayer(hosts=[stack.env["REDIS_URL"]], prefix=stack.env["CHANNEL_LAYER_PREFIX"])
     try:
-        await layer.group_send(group, live.layer_message(event, key=uuid.uuid4().hex, groups=named))
+        await layer.group_send(group, publisher.layer_message(event, key=uuid.uuid4().hex, groups=named))
     finally:
         await layer.flush()
 

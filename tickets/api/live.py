@@ -26,6 +26,7 @@ from tickets.api.serializers import ErrorSerializer
 from tickets.events import event_envelope
 from tickets.models import Ticket, TicketEvent
 from tickets.moments import MomentInvalid, moment_parse
+from tickets.selectors import ticket_events_after
 
 MAX_LIMIT = 500
 # Longer than any transaction that records an event: an event becomes visible at most this late.
@@ -102,9 +103,7 @@ class TicketEventsView(APIView):
         # Forbidden and missing answer alike, so ids cannot be probed.
         if ticket is None or not can_see_ticket(request.user, ticket):
             raise NotFound("No such ticket.")
-        rows = list(
-            TicketEvent.objects.filter(ticket_id=ticket.pk, seq__gt=after_seq).order_by("seq")[: limit + 1]
-        )
+        rows = list(ticket_events_after(ticket_id=ticket.pk, after_seq=after_seq)[: limit + 1])
         has_more = len(rows) > limit
         return Response(
             {

@@ -1,74 +1,35 @@
-"""Keyset ("cursor") pagination over any ordering, including mixed directions.
+"""Keyset ("cursor") pagination over any ordering, including mixed directions (``tickets.keyset``).
 
-The cursor holds the ordering values of the row at the edge of the page, so a page starts exactly after
-that row whatever was inserted or removed meanwhile: no offsets, no duplicates, no skipped rows. The
-last ordering field must be unique (the primary key) to break ties.
+The cursor holds the ordering values of the row at the edge of the page and the direction it was made
+for; a page has ``next`` and ``previous`` links.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from tickets.jsonload import json_load
-from tickets.moments import moment_parse
+from tickets.keyset import (
+    TICKET_QUEUE_KEYS,
+    Key,
+    cursor_decode,
+    cursor_encode,
+    keyset_after,
+    keyset_decode,
+    keyset_order,
+    keyset_values,
+)
 
 CURSOR_PARAM = "cursor"
 PAGE_SIZE_PARAM = "page_size"
-# A cursor holds a few ordering values; anything longer was not made here.
-CURSOR_MAX_BYTES = 2048
-
-
-@dataclass(frozen=True)
-class Key:
-    """One ordering field: its name on the queryset (an annotation is fine), direction and value type."""
-
-    field: str
-    descending: bool = False
-    kind: str = "int"  # "int", "str" or "datetime"
-
-    def encode(self, value: Any) -> Any:
-        return value.isoformat() if isinstance(value, datetime) else value
-
-    def decode(self, raw: Any) -> Any:
-        if self.kind == "datetime":
-            if not isinstance(raw, str):
-                raise ValueError(raw)
-            return moment_parse(raw)
-        if self.kind == "int":
-            if not isinstance(raw, int) or isinstance(raw, bool):
-                raise ValueError(raw)
-            return raw
-        if not isinstance(raw, str):
-            raise ValueError(raw)
-        return raw
-
-
-def _after(keys: Sequence[Key], values: Sequence[Any], *, reverse: bool) -> Q:
-    """Rows strictly after ``values`` in the ordering (before it, when ``reverse``)."""
-    condition = Q(pk__in=[])
-    equal_so_far = Q()
-    for key, value in zip(keys, values, strict=True):
-        later = key.descending != reverse
-        condition |= equal_so_far & Q(**{f"{key.field}__{'lt' if later else 'gt'}": value})
-        equal_so_far &= Q(**{key.field: value})
-    return condition
-
-
-def _order(keys: Sequence[Key], *, reverse: bool) -> list[str]:
-    return [("-" if key.descending != reverse else "") + key.field for key in keys]
 
 
 class KeysetPagination(BasePagination):
@@ -87,9 +48,9 @@ class KeysetPagination(BasePagination):
         self.request = request
         size = self._page_size(request)
         backwards, values = self._cursor(request)
-        rows = queryset.order_by(*_order(self.keys, reverse=backwards))
+        rows = queryset.order_by(*keyset_order(self.keys, reverse=backwards))
         if values is not None:
-            rows = rows.filter(_after(self.keys, values, reverse=backwards))
+            rows = rows.filter(keyset_after(self.keys, values, reverse=backwards))
         page = list(rows[: size + 1])
         more = len(page) > size
         page = page[:size]
@@ -156,23 +117,18 @@ class KeysetPagination(BasePagination):
         if not raw:
             return False, None
         try:
-            decoded = json_load(
-                base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)),
-                max_bytes=CURSOR_MAX_BYTES,
-            )
-            direction, values = decoded["d"], decoded["v"]
-            if direction not in {"n", "p"} or len(values) != len(self.keys):
+            decoded = cursor_decode(raw)
+            direction = decoded["d"]
+            if direction not in {"n", "p"}:
                 raise ValueError(direction)
-            return direction == "p", [key.decode(value) for key, value in zip(self.keys, values, strict=True)]
+            return direction == "p", keyset_decode(self.keys, decoded["v"])
         except (ValueError, TypeError, KeyError, UnicodeError, binascii.Error):
             raise ValidationError(
                 {CURSOR_PARAM: ["Invalid cursor: use the next or previous link as given."]}
             ) from None
 
     def _encode(self, backwards: bool, row: Model) -> str:
-        values = [key.encode(getattr(row, key.field)) for key in self.keys]
-        payload = json.dumps({"d": "p" if backwards else "n", "v": values}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(payload.encode()).decode("ascii").rstrip("=")
+        return cursor_encode({"d": "p" if backwards else "n", "v": keyset_values(self.keys, row)})
 
     def _link(self, cursor: str | None) -> str | None:
         if cursor is None or self.request is None:
@@ -190,7 +146,7 @@ class DefaultCursorPagination(KeysetPagination):
 class TicketPagination(KeysetPagination):
     """The queue order: most urgent first, then whoever has waited longest."""
 
-    keys = (Key("priority", descending=True), Key("waiting_since", kind="datetime"), Key("id"))
+    keys = TICKET_QUEUE_KEYS
 
 
 class TimelinePagination(KeysetPagination):

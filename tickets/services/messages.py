@@ -26,6 +26,7 @@ from tickets.channel_port import (
     channel_for,
 )
 from tickets.models import ContactIdentity, Message, Ticket
+from tickets.selectors import reply_sources
 from tickets.services.outgoing_attachments import Upload, attachments_add, uploads_check
 
 logger = logging.getLogger(__name__)
@@ -42,12 +43,10 @@ def reply_target(
     *, ticket: Ticket, channel_account: ChannelAccountLike | None = None
 ) -> tuple[ChannelAccountLike, ContactIdentity]:
     """Where a reply goes: the identity the customer last wrote from (on ``channel_account`` if given)."""
-    inbound = Message.objects.filter(
-        ticket__contact_id=ticket.contact_id, direction=Message.Direction.INBOUND, identity__isnull=False
-    ).select_related("channel_account", "identity")
+    inbound = reply_sources(ticket=ticket).select_related("channel_account", "identity")
     if channel_account is not None:
         inbound = inbound.filter(channel_account_id=channel_account.pk)
-    last = inbound.order_by("-sent_at", "-id").first()
+    last = inbound.first()
     if last is None and channel_account is not None and channel_account.kind == _EMAIL_KIND:
         # A customer who has not mailed us yet but gave an address (a web-chat visitor asking to be
         # answered by email when nobody was online) is answered there; the ticket continues by email.

@@ -1,8 +1,8 @@
 """Presence (online / away / offline) and collision (who views or replies to a ticket).
 
 Both are derived from live sockets. Each socket registers a *lease* that its web process renews every
-few seconds; a socket whose process died stops being renewed and expires after ``LEASE_SECONDS``. Leases
-live in Redis in scaled mode (shared by every web process) and in process memory in embedded mode.
+few seconds; a socket whose process died stops being renewed and expires after ``LEASE_SECONDS``. The
+leases themselves are ``realtime.leases``: in Redis in scaled mode, in process memory in embedded mode.
 
 Presence is then written to ``AgentProfile.presence`` (what routing reads, in any process) under the
 profile's row lock, and a change is published to supervisors and the agent's teams. Several tabs hold
@@ -12,17 +12,17 @@ several leases, but the agent counts once.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import events, live
+from realtime import publisher
+from realtime.leases import lease_store
+from tickets import events
 from tickets.models import AgentProfile
 
 logger = logging.getLogger(__name__)
@@ -34,153 +34,6 @@ COLLISION_SEND_SECONDS = 2.0
 RENEW_SECONDS = max(LEASE_SECONDS / 4.5, 0.5)
 
 Presence = AgentProfile.Presence
-
-
-class LeaseStore(Protocol):
-    """Sets of members with an expiry each: ``key -> {member: expires_at}``."""
-
-    def put(self, key: str, members: dict[str, float], *, only_existing: bool = False) -> None: ...
-    def put_many(self, entries: list[tuple[str, dict[str, float]]], *, only_existing: bool = False) -> None:
-        """``put`` for many keys at once."""
-        ...
-
-    def drop(self, key: str, members: Iterable[str]) -> None: ...
-    def live(self, key: str, now: float) -> list[str]: ...
-    def expire(self, key: str, now: float) -> int: ...
-    def expire_many(self, keys: list[str], now: float) -> list[bool]:
-        """Expire each key's dead members; for each key, whether a live member remains."""
-        ...
-
-    def index_add(self, index: str, key: str) -> None: ...
-    def index_drop(self, index: str, key: str) -> None: ...
-    def index(self, index: str) -> list[str]: ...
-
-
-class MemoryLeaseStore:
-    """Embedded mode: one process holds every socket, so its memory is the whole truth."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sets: dict[str, dict[str, float]] = {}
-        self._indexes: dict[str, set[str]] = {}
-
-    def put(self, key: str, members: dict[str, float], *, only_existing: bool = False) -> None:
-        with self._lock:
-            entries = self._sets.setdefault(key, {})
-            for member, expires in members.items():
-                if member in entries or not only_existing:
-                    entries[member] = expires
-
-    def put_many(self, entries: list[tuple[str, dict[str, float]]], *, only_existing: bool = False) -> None:
-        for key, members in entries:
-            self.put(key, members, only_existing=only_existing)
-
-    def drop(self, key: str, members: Iterable[str]) -> None:
-        with self._lock:
-            entries = self._sets.get(key, {})
-            for member in members:
-                entries.pop(member, None)
-
-    def live(self, key: str, now: float) -> list[str]:
-        with self._lock:
-            return [member for member, expires in self._sets.get(key, {}).items() if expires > now]
-
-    def expire(self, key: str, now: float) -> int:
-        with self._lock:
-            entries = self._sets.get(key, {})
-            dead = [member for member, expires in entries.items() if expires <= now]
-            for member in dead:
-                del entries[member]
-            return len(dead)
-
-    def expire_many(self, keys: list[str], now: float) -> list[bool]:
-        result = []
-        for key in keys:
-            self.expire(key, now)
-            result.append(bool(self.live(key, now)))
-        return result
-
-    def index_add(self, index: str, key: str) -> None:
-        with self._lock:
-            self._indexes.setdefault(index, set()).add(key)
-
-    def index_drop(self, index: str, key: str) -> None:
-        with self._lock:
-            self._indexes.get(index, set()).discard(key)
-
-    def index(self, index: str) -> list[str]:
-        with self._lock:
-            return list(self._indexes.get(index, set()))
-
-
-class RedisLeaseStore:
-    """Scaled mode: sorted sets scored by expiry, shared by every web process."""
-
-    def __init__(self, url: str, prefix: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url, socket_timeout=5, decode_responses=True)
-        self._prefix = prefix
-
-    def _k(self, key: str) -> str:
-        return f"{self._prefix}:live:{key}"
-
-    def put(self, key: str, members: dict[str, float], *, only_existing: bool = False) -> None:
-        if members:
-            self._redis.zadd(self._k(key), members, xx=only_existing)
-
-    def put_many(self, entries: list[tuple[str, dict[str, float]]], *, only_existing: bool = False) -> None:
-        # One round trip for a whole process's sockets, not one per socket: the renewal runs on the
-        # thread the sockets' own database work uses.
-        pipe = self._redis.pipeline(transaction=False)
-        for key, members in entries:
-            if members:
-                pipe.zadd(self._k(key), members, xx=only_existing)
-        pipe.execute()
-
-    def drop(self, key: str, members: Iterable[str]) -> None:
-        names = list(members)
-        if names:
-            self._redis.zrem(self._k(key), *names)
-
-    def live(self, key: str, now: float) -> list[str]:
-        return list(self._redis.zrangebyscore(self._k(key), f"({now}", "+inf"))
-
-    def expire(self, key: str, now: float) -> int:
-        return int(self._redis.zremrangebyscore(self._k(key), "-inf", now))
-
-    def expire_many(self, keys: list[str], now: float) -> list[bool]:
-        pipe = self._redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.zremrangebyscore(self._k(key), "-inf", now)
-            pipe.zcount(self._k(key), f"({now}", "+inf")
-        replies = pipe.execute()
-        return [int(count) > 0 for count in replies[1::2]]
-
-    def index_add(self, index: str, key: str) -> None:
-        self._redis.sadd(self._k(index), key)
-
-    def index_drop(self, index: str, key: str) -> None:
-        self._redis.srem(self._k(index), key)
-
-    def index(self, index: str) -> list[str]:
-        return list(self._redis.smembers(self._k(index)))
-
-
-_store: LeaseStore | None = None
-_store_lock = threading.Lock()
-
-
-def lease_store() -> LeaseStore:
-    global _store
-    with _store_lock:
-        if _store is None:
-            if settings.EMBEDDED:
-                _store = MemoryLeaseStore()
-            else:
-                prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "sportello")
-                _store = RedisLeaseStore(settings.REDIS_URL, prefix)
-        return _store
 
 
 def _agent_key(user_id: int) -> str:
@@ -308,7 +161,7 @@ def _collision_publish(ticket_id: int) -> None:
     # A collision event is a snapshot, and snapshots from two web processes are ordered only by what
     # happens between them: this one must be sent before the socket's action is acknowledged, or an
     # older snapshot could reach screens after a newer one made by another process.
-    live.flush(COLLISION_SEND_SECONDS)
+    publisher.flush(COLLISION_SEND_SECONDS)
 
 
 def collision_view(*, ticket_id: int, user_id: int, connection: str, viewing: bool) -> None:
@@ -346,18 +199,6 @@ def typing_announce(*, ticket_id: int, user_id: int, state: bool) -> None:
     events.publish_on_commit(
         groups=events.ticket_visitor_groups(ticket_id),
         event=events.ephemeral_event("visitor.typing", ticket_id=ticket_id, state=state),
-    )
-
-
-def customer_typing_announce(*, ticket_id: int, state: bool) -> None:
-    """The customer is typing in the web chat (or stopped): the agents with the ticket open see it.
-
-    Live only (no ``seq``); the ticket's group holds exactly the screens showing it, each admitted by
-    the visibility check when it subscribed.
-    """
-    events.publish_on_commit(
-        groups=[events.ticket_group(ticket_id)],
-        event=events.ephemeral_event("customer.typing", ticket_id=ticket_id, state=state),
     )
 
 

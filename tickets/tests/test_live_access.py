@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from pytest_django import DjangoAssertNumQueries
 
-from tickets import events, live
+from realtime import publisher
+from tickets import events
 from tickets.live_access import AgentFacts, agent_facts, agents_facts, entitled, visible_seq
 from tickets.models import AgentProfile, Contact, Team, Ticket
 
@@ -24,12 +25,12 @@ def recorded(ticket_id: int, groups: list[str]) -> dict[str, Any]:
         "actor_id": None,
         "data": {},
     }
-    return live.layer_message(event, key=f"{ticket_id}:3", groups=groups)
+    return publisher.layer_message(event, key=f"{ticket_id}:3", groups=groups)
 
 
 def typing(ticket_id: int) -> dict[str, Any]:
     event = events.ephemeral_event("typing", ticket_id=ticket_id, agent_id=1, state=True)
-    return live.layer_message(event, key="k", groups=[events.ticket_group(ticket_id)])
+    return publisher.layer_message(event, key="k", groups=[events.ticket_group(ticket_id)])
 
 
 def hears(facts: AgentFacts) -> frozenset[str]:
@@ -62,7 +63,7 @@ def test_a_live_only_event_is_delivered_only_to_a_socket_subscribed_to_its_ticke
 
 def test_presence_reaches_only_the_agents_teams_as_they_are_now() -> None:
     event = events.ephemeral_event("presence.changed", agent_id=1, presence="online", manual="")
-    message = live.layer_message(event, key="p", groups=events.agent_audience_groups(team_ids=[2]))
+    message = publisher.layer_message(event, key="p", groups=events.agent_audience_groups(team_ids=[2]))
     assert entitled(message, hears=hears(AgentFacts(7, frozenset({2}), False)), subscribed=())
     assert not entitled(message, hears=hears(AgentFacts(7, frozenset({1}), False)), subscribed=())
 

@@ -10,6 +10,7 @@ import pytest
 import redis
 from django.contrib.auth.models import User
 
+from realtime import leases
 from tickets.events import Publication
 from tickets.models import AgentProfile
 from tickets.services import presence
@@ -18,14 +19,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[presence.LeaseStore]:
+def store(request: pytest.FixtureRequest) -> Iterator[leases.LeaseStore]:
     if request.param == "memory":
-        chosen: presence.LeaseStore = presence.MemoryLeaseStore()
+        chosen: leases.LeaseStore = leases.MemoryLeaseStore()
     else:
         url = request.getfixturevalue("redis_url")
-        chosen = presence.RedisLeaseStore(url, f"test-{uuid.uuid4().hex[:8]}")
-    monkeypatch.setattr(presence, "_store", chosen)
+        chosen = leases.RedisLeaseStore(url, f"test-{uuid.uuid4().hex[:8]}")
+    previous = leases.stores.use(chosen)
     yield chosen
+    leases.stores.use(previous)
     if request.param == "redis":
         client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
         keys = list(client.scan_iter(f"{chosen._prefix}:*"))  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from tickets.ratelimit import Budget, BudgetSpent, budget_take
+from tickets.ratelimit import Budget, BudgetSpent, TokenBucket, budget_take
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -45,3 +45,20 @@ def test_the_previous_window_still_counts_as_it_slides_out(monkeypatch: pytest.M
     assert spent.value.retry_after == 15  # 4 x (1 - 25%) + 1 = 4: a quarter into the window
     clock[0] += 15
     budget_take(budget, "k")
+
+
+def test_a_token_bucket_takes_a_burst_then_its_average_rate() -> None:
+    clock = [100.0]
+    frames = TokenBucket(rate=10, burst=30, clock=lambda: clock[0])
+
+    assert all(frames.take() for _ in range(30))
+    assert not frames.take() and not frames.take()  # refusals spend nothing
+    clock[0] += 0.35  # three and a half tokens back: three frames
+    assert [frames.take() for _ in range(4)] == [True, True, True, False]
+    taken = 0
+    for _ in range(60):  # then asked twenty a second for six seconds: ten a second pass
+        clock[0] += 0.1
+        taken += frames.take() + frames.take()
+    assert 59 <= taken <= 61
+    clock[0] += 10  # a pause refills the burst, never more
+    assert sum(frames.take() for _ in range(40)) == 30

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
-import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -17,11 +14,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tickets.access import visible_tickets_q
-from tickets.api.pagination import CURSOR_MAX_BYTES
 from tickets.channel_port import channel_account_model
-from tickets.jsonload import json_load
+from tickets.keyset import (
+    TICKET_QUEUE_KEYS,
+    cursor_decode,
+    cursor_encode,
+    keyset_after,
+    keyset_decode,
+    keyset_values,
+)
 from tickets.models import AgentProfile, Tag, Team, Ticket
-from tickets.moments import moment_parse
 from tickets.selectors import TicketFilters, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
 from tickets.views.rows import ROW_FIELDS, ticket_rows
@@ -123,30 +125,22 @@ def inbox_views(
 
 
 def encode_cursor(ticket: Ticket) -> str:
-    raw = json.dumps([ticket.priority, ticket.waiting_since.isoformat(), ticket.pk])  # type: ignore[attr-defined]
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursor_encode(keyset_values(TICKET_QUEUE_KEYS, ticket))
 
 
-def decode_cursor(cursor: str) -> tuple[int, datetime, int] | None:
+def decode_cursor(cursor: str) -> list[Any] | None:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        priority, since, pk = json_load(raw, max_bytes=CURSOR_MAX_BYTES)
-        return int(priority), moment_parse(since), int(pk)
-    except (ValueError, TypeError, binascii.Error):
+        return keyset_decode(TICKET_QUEUE_KEYS, cursor_decode(cursor))
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
         return None
 
 
 def after_cursor(tickets: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
-    """Rows after ``cursor`` in (priority desc, waiting since asc, id asc): a seek, not an offset."""
+    """Rows after ``cursor`` in the queue order: a seek, not an offset."""
     position = decode_cursor(cursor)
     if position is None:
         return tickets
-    priority, since, pk = position
-    return tickets.filter(
-        Q(priority__lt=priority)
-        | Q(priority=priority, waiting_since__gt=since)
-        | Q(priority=priority, waiting_since=since, pk__gt=pk)
-    )
+    return tickets.filter(keyset_after(TICKET_QUEUE_KEYS, position))
 
 
 def _filters_from(request: HttpRequest) -> dict[str, Any]:

@@ -14,24 +14,17 @@ from rest_framework.exceptions import PermissionDenied as RuleRefused
 
 from tickets.api.permissions import contact_merge_check, contact_merge_undo_check
 from tickets.models import Contact, ContactMerge, MergeSuggestion, Ticket
-from tickets.selectors import ticket_get
+from tickets.selectors import ticket_get, ticket_get_or_404
 from tickets.services.contacts import contact_merge, contact_merge_undo
 from tickets.services.ticket_merge import ticket_merge, ticket_unmerge
 from tickets.views.common import AgentRequest, agent_required, int_or_none
-
-
-def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
-    ticket = ticket_get(user=request.user, ticket_id=ticket_id)
-    if ticket is None:
-        raise Http404("No such ticket.")
-    return ticket
 
 
 @require_POST
 @agent_required
 def ticket_merge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     """Close this ticket into the one named in the form; both must be visible to the agent."""
-    source = _ticket_or_404(request, ticket_id)
+    source = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     target_id = int_or_none(request.POST.get("target"))
     target = ticket_get(user=request.user, ticket_id=target_id) if target_id is not None else None
     if target is None:
@@ -63,7 +56,7 @@ def _contact_change(request: HttpRequest, change: Callable[[], None], *, done: s
 @agent_required
 def contact_merge_view(request: AgentRequest, ticket_id: int, suggestion_id: int) -> HttpResponse:
     """Fold a suggested duplicate into this ticket's contact (the suggestion names both)."""
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     suggestion = (
         MergeSuggestion.objects.select_related("candidate")
         .filter(pk=suggestion_id, contact_id=ticket.contact_id, dismissed_at__isnull=True)
@@ -93,7 +86,7 @@ def contact_merge_view(request: AgentRequest, ticket_id: int, suggestion_id: int
 @agent_required
 def ticket_unmerge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     """Take this ticket back out of the one it was merged into."""
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     try:
         ticket_unmerge(ticket=ticket, actor=request.user, reason=_("unmerged by an agent"))
         flash.success(request, _("Ticket taken back out of the merge."))
@@ -106,7 +99,7 @@ def ticket_unmerge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
 @agent_required
 def contact_merge_undo_view(request: AgentRequest, ticket_id: int, merge_id: int) -> HttpResponse:
     """Undo a merge into this ticket's contact (listed in the sidebar); the API's permission rule."""
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     merge = (
         ContactMerge.objects.select_related("source")
         .filter(pk=merge_id, target_id=ticket.contact_id, undone_at__isnull=True)

@@ -10,14 +10,13 @@ from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Value
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import PermissionDenied as RuleRefused
 
 from tickets.api.permissions import assignment_check, is_supervisor
-from tickets.channel_port import ChannelAccountLike
 from tickets.models import (
     AgentProfile,
     ContactIdentity,
@@ -29,7 +28,11 @@ from tickets.models import (
 )
 from tickets.selectors import (
     canned_responses_visible,
+    reply_channels,
+    reply_latest_by_channel,
     ticket_get,
+    ticket_get_or_404,
+    ticket_timeline,
     tickets_visible,
 )
 from tickets.services.messages import (
@@ -48,39 +51,7 @@ from tickets.views.common import (
     message_on_ticket_or_404,
     profile_of,
 )
-from tickets.views.timeline import placeholders_fill, timeline_build, timeline_messages
-
-
-def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
-    ticket = ticket_get(user=request.user, ticket_id=ticket_id)
-    if ticket is None:
-        # The same answer whether the ticket is missing or another team's: its existence is private too.
-        raise Http404("No such ticket.")
-    return ticket
-
-
-def reply_channels(ticket: Ticket) -> list[ChannelAccountLike]:
-    """Channels the contact has written from, most recent first: the ones a reply can go to."""
-    return [message.channel_account for message in _last_inbound_by_channel(ticket)]  # type: ignore[misc]
-
-
-def _last_inbound_by_channel(ticket: Ticket) -> list[Message]:
-    """The contact's latest message on each channel they have written from, most recent first."""
-    latest: dict[int, Message] = {}
-    inbound = (
-        Message.objects.filter(
-            ticket__contact_id=ticket.contact_id,
-            direction=Message.Direction.INBOUND,
-            identity__isnull=False,
-            channel_account__isnull=False,
-        )
-        .select_related("channel_account", "identity")
-        .order_by("-sent_at", "-id")
-        .only("id", "sent_at", "channel_account", "identity")
-    )
-    for message in inbound[:200]:
-        latest.setdefault(message.channel_account_id, message)  # type: ignore[arg-type]
-    return list(latest.values())
+from tickets.views.timeline import placeholders_fill, timeline_build
 
 
 def reply_windows_closed(latest: list[Message]) -> list[dict[str, Any]]:
@@ -144,8 +115,8 @@ def _sidebar_key(context: dict[str, Any]) -> str:
 
 def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     user = request.user
-    messages = timeline_messages(user=user, ticket=ticket)
-    latest = _last_inbound_by_channel(ticket)
+    messages = list(ticket_timeline(user=user, ticket=ticket))
+    latest = reply_latest_by_channel(ticket=ticket)
     canned = [
         {
             "shortcut": item.shortcut,
@@ -200,15 +171,15 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
 
 @agent_required
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     return render(request, "workspace/ticket.html", ticket_context(request, ticket))
 
 
 @agent_required
 def ticket_timeline_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The timeline alone, re-rendered when a live event says it changed."""
-    ticket = _ticket_or_404(request, ticket_id)
-    messages = timeline_messages(user=request.user, ticket=ticket)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
+    messages = list(ticket_timeline(user=request.user, ticket=ticket))
     context = {"ticket": ticket, "timeline": timeline_build(ticket=ticket, messages=messages)}
     return render(request, "workspace/_timeline.html", context)
 
@@ -216,20 +187,20 @@ def ticket_timeline_partial(request: HttpRequest, ticket_id: int) -> HttpRespons
 @agent_required
 def ticket_sidebar_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The contact sidebar alone, re-rendered after a live event on the ticket (a contact merge undone)."""
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     return render(request, "workspace/_contact_sidebar.html", sidebar_context(request, ticket))
 
 
 @agent_required
 def ticket_actions_partial(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     return render(request, "workspace/_actions.html", ticket_context(request, ticket))
 
 
 @require_POST
 @agent_required
 def ticket_reply(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     text = request.POST.get("text", "")
     try:
         files = uploads_from(request.FILES.getlist("files"))
@@ -240,7 +211,7 @@ def ticket_reply(request: AgentRequest, ticket_id: int) -> HttpResponse:
             channel = None
             channel_id = int_or_none(request.POST.get("channel"))
             if channel_id is not None:
-                channel = next((c for c in reply_channels(ticket) if c.pk == channel_id), None)
+                channel = next((c for c in reply_channels(ticket=ticket) if c.pk == channel_id), None)
                 if channel is None:
                     raise ValidationError(_("The customer has not written on that channel."))
             message_send_reply(
@@ -296,7 +267,7 @@ def _changes_from(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
 @require_POST
 @agent_required
 def ticket_action(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_or_404(request, ticket_id)
+    ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
     profile_of(request)
     expected_seq = int_or_none(request.POST.get("seq"))
     try:

@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from tickets.access import visible_tickets_q
 from tickets.models import Message, Team, Ticket, TicketEvent
 
 # Message events are shown as the messages themselves; delivery receipts as the message's status, and
@@ -108,23 +107,6 @@ def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]
             "other": data.get("ticket_id"),
         }
     return kind
-
-
-def timeline_messages(*, user: Any, ticket: Ticket) -> list[Message]:
-    """The messages of ``ticket`` and of the visible tickets merged into it, oldest first.
-
-    What ``selectors.ticket_timeline`` returns, read as two indexed lookups: an ``OR`` with a subquery
-    keeps PostgreSQL off the ``(ticket, sent_at)`` index and scans every message.
-    """
-    merged_ids = list(
-        Ticket.objects.filter(visible_tickets_q(user), merged_into=ticket).values_list("pk", flat=True)
-    )
-    return list(
-        Message.objects.filter(ticket_id__in=[ticket.pk, *merged_ids])
-        .select_related("author", "channel_account", "identity")
-        .prefetch_related("attachments")
-        .order_by("sent_at", "id")
-    )
 
 
 def timeline_build(*, ticket: Ticket, messages: list[Message]) -> list[TimelineItem]:

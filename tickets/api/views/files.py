@@ -19,13 +19,12 @@ from tickets.api.serializers import (
     StaleTicketSerializer,
     TicketSerializer,
 )
-from tickets.api.views.tickets import visible_ticket_or_404
+from tickets.files import attachment_response
 from tickets.models import Attachment, Ticket
-from tickets.selectors import message_get, ticket_card
+from tickets.selectors import message_get, ticket_card, ticket_get_or_404
 from tickets.services.split import message_split
 from tickets.services.tickets import StaleUpdate
 from tickets.templatetags.workspace import PREVIEWABLE
-from tickets.views.attachments import attachment_response
 
 _DOWNLOAD_TYPES = ["application/octet-stream", *sorted(PREVIEWABLE)]
 
@@ -68,7 +67,7 @@ class MessageSplitView(APIView):
                 reason=body.validated_data["reason"],
             )
         except StaleUpdate as stale:
-            current = visible_ticket_or_404(request, message.ticket_id)
+            current = ticket_get_or_404(user=request.user, ticket_id=message.ticket_id)
             return Response(
                 {"detail": stale.messages[0], "ticket": TicketSerializer(current).data},
                 status=status.HTTP_409_CONFLICT,

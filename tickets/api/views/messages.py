@@ -13,9 +13,8 @@ from rest_framework.views import APIView
 
 from tickets.api.pagination import TimelinePagination
 from tickets.api.serializers import ErrorSerializer, MessageSerializer, NoteSerializer, ReplySerializer
-from tickets.api.views.tickets import visible_ticket_or_404
 from tickets.models import Message
-from tickets.selectors import message_get, ticket_timeline
+from tickets.selectors import message_get, ticket_get_or_404, ticket_timeline
 from tickets.services.messages import message_retry, message_send_reply, note_add
 from tickets.services.outgoing_attachments import AttachmentRefused, uploads_from
 
@@ -35,7 +34,7 @@ class TicketMessagesView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Message]:
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
-        ticket = visible_ticket_or_404(self.request, self.kwargs["ticket_id"])
+        ticket = ticket_get_or_404(user=self.request.user, ticket_id=self.kwargs["ticket_id"])
         return ticket_timeline(user=self.request.user, ticket=ticket)
 
 
@@ -53,7 +52,7 @@ class TicketReplyView(APIView):
         },
     )
     def post(self, request: Request, ticket_id: int) -> Response:
-        ticket = visible_ticket_or_404(request, ticket_id)
+        ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
         body = ReplySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -90,7 +89,7 @@ class TicketNoteView(APIView):
         },
     )
     def post(self, request: Request, ticket_id: int) -> Response:
-        ticket = visible_ticket_or_404(request, ticket_id)
+        ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,18 +24,10 @@ from tickets.api.serializers import (
     TicketUpdateSerializer,
 )
 from tickets.models import Ticket
-from tickets.selectors import ticket_card, ticket_get, tickets_visible
+from tickets.selectors import ticket_card, ticket_get_or_404, tickets_visible
 from tickets.services.tickets import StaleUpdate, ticket_update
 
 _CHANGES = ("status", "priority", "team", "assignee", "tags")
-
-
-def visible_ticket_or_404(request: Request, ticket_id: int) -> Ticket:
-    """Another team's ticket is answered exactly like one that does not exist."""
-    ticket = ticket_get(user=request.user, ticket_id=ticket_id)
-    if ticket is None:
-        raise NotFound("No such ticket.")
-    return ticket
 
 
 @extend_schema(tags=["tickets"], summary="List tickets you may see, in queue order")
@@ -56,7 +48,7 @@ class TicketDetailView(APIView):
         responses={200: TicketSerializer, 404: ErrorSerializer},
     )
     def get(self, request: Request, ticket_id: int) -> Response:
-        ticket = visible_ticket_or_404(request, ticket_id)
+        ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
         return Response(TicketSerializer(ticket, context={"request": request}).data)
 
     @extend_schema(
@@ -74,7 +66,7 @@ class TicketDetailView(APIView):
         },
     )
     def patch(self, request: Request, ticket_id: int) -> Response:
-        ticket = visible_ticket_or_404(request, ticket_id)
+        ticket = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
         body = TicketUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -88,7 +80,7 @@ class TicketDetailView(APIView):
                 **changes,
             )
         except StaleUpdate as stale:
-            current = visible_ticket_or_404(request, ticket_id)
+            current = ticket_get_or_404(user=request.user, ticket_id=ticket_id)
             return Response(
                 {"detail": stale.messages[0], "ticket": TicketSerializer(current).data},
                 status=status.HTTP_409_CONFLICT,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tickets.frames import FrameError, frame_parse
+from realtime.frames import FrameError, frame_parse
+from tickets.jsonload import json_load
 
 
 def test_a_frame_is_one_json_object_with_a_type() -> None:
-    assert frame_parse('{"type": "ping", "ref": 1}', max_chars=100) == {"type": "ping", "ref": 1}
+    assert frame_parse('{"type": "ping", "ref": 1}', max_chars=100, load=json_load) == {
+        "type": "ping",
+        "ref": 1,
+    }
 
 
 @pytest.mark.parametrize(
@@ -22,6 +26,6 @@ def test_a_frame_is_one_json_object_with_a_type() -> None:
 )
 def test_deep_malformed_or_large_frames_are_refused_with_a_code(text: str, code: str) -> None:
     with pytest.raises(FrameError) as refused:
-        frame_parse(text, max_chars=4096)
+        frame_parse(text, max_chars=4096, load=json_load)
 
     assert refused.value.code == code

@@ -20,10 +20,8 @@ so a publish from a request or worker thread is handed to that loop, and waited 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import logging
-import os
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable
@@ -33,6 +31,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
+
+from realtime.singleton import ProcessSingleton
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def layer_message(event: dict[str, Any], *, key: str, groups: Iterable[str]) -> 
     The JSON text is encoded once here rather than once per socket; ``key`` lets a socket that is in
     several of the target groups (a supervisor who is also in the ticket's team) deliver it once. ``to``
     names every addressed group: a socket delivers the event only if it belongs to one of them now, not
-    merely because the event reached it (``tickets.live_access``).
+    merely because the event reached it (the receiving socket's own entitlement check).
     """
     return {
         "type": "live.event",
@@ -118,7 +118,6 @@ class _Publisher:
         self.idle.set()
         self.draining = False
         self.task: asyncio.Task[None] | None = None
-        self.pid = os.getpid()
         threading.Thread(target=self.loop.run_forever, name="live-publisher", daemon=True).start()
 
     def submit(self, messages: list[_Message]) -> None:
@@ -157,23 +156,18 @@ class _Publisher:
         return self.idle.wait(timeout)
 
 
-_publisher: _Publisher | None = None
-_publisher_lock = threading.Lock()
-
-
-def _scaled_publisher() -> _Publisher:
-    global _publisher
-    with _publisher_lock:
-        # A forked child (a Celery pool process) inherits the object but not its thread.
-        if _publisher is None or _publisher.pid != os.getpid() or _publisher.loop.is_closed():
-            _publisher = _Publisher()
-            atexit.register(_publisher.flush, EXIT_FLUSH_SECONDS)
-        return _publisher
+# A forked child (a Celery pool process) inherits the parent's publisher but not its thread.
+_publishers: ProcessSingleton[_Publisher] = ProcessSingleton(
+    _Publisher,
+    usable=lambda publisher: not publisher.loop.is_closed(),
+    at_exit=lambda publisher: publisher.flush(EXIT_FLUSH_SECONDS),
+)
 
 
 def flush(timeout: float = 10.0) -> bool:
     """Wait until every event published so far by this process has been handed to the channel layer."""
-    return _publisher.flush(timeout) if _publisher is not None else True
+    publisher = _publishers.current()
+    return publisher.flush(timeout) if publisher is not None else True
 
 
 def _run_embedded(messages: list[_Message]) -> None:
@@ -207,7 +201,7 @@ def publish_many(items: Iterable[Item]) -> None:
         return
     try:
         if not settings.EMBEDDED:
-            _scaled_publisher().submit(messages)
+            _publishers.get().submit(messages)
         else:
             _run_embedded(messages)
     except Exception:

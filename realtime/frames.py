@@ -1,25 +1,22 @@
 """What every Sportello websocket does with the frames its client sends, in one place.
 
-The agent socket (``tickets.consumers``) and the visitor's web-chat socket
-(``channels_in.webchat.consumers``) speak different protocols over the same rules: a frame is one JSON
-object with a string ``type``, no longer than the socket allows; frames are rate-limited by a token
-bucket and a sustained flood closes the socket; anything wrong is answered with an error frame
-(``{"type": "error", "code", "message", ...}``) that echoes the field the client uses to tell which of
-its frames failed, and never closes the socket. ``FrameConsumer`` holds those rules; a socket names its
-limits, its handlers and its echo field.
+The agent socket and the visitor's web-chat socket speak different protocols over the same rules: a
+frame is one JSON object with a string ``type``, no longer than the socket allows; frames are
+rate-limited (a token bucket per socket) and a sustained flood closes the socket; anything wrong is
+answered with an error frame (``{"type": "error", "code", "message", ...}``) that echoes the field the
+client uses to tell which of its frames failed, and never closes the socket. ``FrameConsumer`` holds
+those rules; a socket names its limits, its handlers and its echo field, and hands it the bounded JSON
+loader and the limiter its frames are read and counted with.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import OrderedDict
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from channels.generic.websocket import AsyncWebsocketConsumer
-
-from tickets.jsonload import JsonRejected, json_load
 
 logger = logging.getLogger(__name__)
 
@@ -33,24 +30,6 @@ class FrameError(Exception):
         super().__init__(message)
         self.code = code
         self.echo = {key: value for key, value in echo.items() if value}
-
-
-class TokenBucket:
-    """``rate`` frames a second on average, ``burst`` at once."""
-
-    def __init__(self, *, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 class RecentKeys:
@@ -69,28 +48,40 @@ class RecentKeys:
         return True
 
 
+class Limiter(Protocol):
+    """A socket's frame limit: ``take()`` lets one frame through, or says no (and spends nothing)."""
+
+    def take(self) -> bool: ...
+
+
+class JsonLoader(Protocol):
+    """The house's bounded JSON loader: refuses what it will not take with a ``ValueError`` saying why."""
+
+    def __call__(self, raw: str, *, max_bytes: int) -> Any: ...
+
+
 def encode(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"))
 
 
-def frame_parse(text_data: str | None, *, max_chars: int) -> dict[str, Any]:
+def frame_parse(text_data: str | None, *, max_chars: int, load: JsonLoader) -> dict[str, Any]:
     if text_data is None:
         raise FrameError("bad_frame", "Frames are JSON text.")
     if len(text_data) > max_chars:
         raise FrameError("frame_too_large", f"Frames are at most {max_chars} characters.")
     try:
-        frame = json_load(text_data, max_bytes=4 * max_chars)
-    except JsonRejected as rejected:
-        raise FrameError("bad_frame", f"A frame is one JSON object: {rejected.reason}.") from None
+        frame = load(text_data, max_bytes=4 * max_chars)
+    except ValueError as rejected:
+        raise FrameError("bad_frame", f"A frame is one JSON object: {rejected}.") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("bad_frame", 'A frame is a JSON object with a string "type".')
     return frame
 
 
-def frame_peek(text_data: str | None, *, max_chars: int) -> dict[str, Any]:
+def frame_peek(text_data: str | None, *, max_chars: int, load: JsonLoader) -> dict[str, Any]:
     """The frame if it parses, else ``{}``: for naming a frame that is refused before it is read."""
     try:
-        return frame_parse(text_data, max_chars=max_chars)
+        return frame_parse(text_data, max_chars=max_chars, load=load)
     except FrameError:
         return {}
 
@@ -124,8 +115,10 @@ class FrameConsumer(AsyncWebsocketConsumer):
     rate_message: ClassVar[str] = "Too many frames; slow down."
     internal_message: ClassVar[str] = "The frame could not be handled."
 
-    def frames_start(self) -> None:
-        self.bucket = TokenBucket(rate=self.rate_per_second, burst=self.rate_burst)
+    def frames_start(self, *, load: JsonLoader, limiter: Limiter) -> None:
+        """Called first in ``connect``: frames are read with ``load`` and limited by ``limiter``."""
+        self.load = load
+        self.limiter = limiter
         self.refused = 0
 
     # --- what a socket decides --------------------------------------------------------------------------
@@ -152,12 +145,12 @@ class FrameConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.hearing():
             return
-        if not self.bucket.take():
+        if not self.limiter.take():
             await self._refuse(text_data)
             return
         echo: dict[str, Any] = {}
         try:
-            frame = frame_parse(text_data, max_chars=self.max_frame_chars)
+            frame = frame_parse(text_data, max_chars=self.max_frame_chars, load=self.load)
             echo = self.echo_of(frame)
             self.admit(frame["type"])
             handler = self.handlers.get(frame["type"])
@@ -175,7 +168,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
         if self.refused >= self.flood_limit:
             await self.flooded()
             return
-        echo = self.echo_of(frame_peek(text_data, max_chars=self.max_frame_chars))
+        echo = self.echo_of(frame_peek(text_data, max_chars=self.max_frame_chars, load=self.load))
         if self.answer_named_refusals and echo:
             await self.send_error("rate_limited", self.rate_message, **echo)
         elif self.refused == 1 or self.refused % 10 == 0:
