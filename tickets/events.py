@@ -20,7 +20,7 @@ from django.utils import timezone
 from realtime.publisher import publish
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from tickets.models import Message, Ticket, TicketEvent
 
@@ -56,10 +56,12 @@ def ticket_staff_groups(
     ``also_*`` name a team or agent the ticket just left, so their screens drop it.
     """
     groups = [ticket_group(ticket.pk), SUPERVISORS]
-    for team_id in {ticket.team_id, also_team_id} - {None}:
-        groups.append(team_group(team_id))
-    for user_id in {ticket.assignee_id, also_user_id} - {None}:
-        groups.append(agent_group(user_id))
+    for team_id in {ticket.team_id, also_team_id}:
+        if team_id is not None:
+            groups.append(team_group(team_id))
+    for user_id in {ticket.assignee_id, also_user_id}:
+        if user_id is not None:
+            groups.append(agent_group(user_id))
     return groups
 
 
@@ -147,7 +149,7 @@ def ticket_event_next(
     ticket: Ticket,
     type: str,
     data: dict[str, Any],
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     reason: str = "",
 ) -> TicketEvent:
     """The ticket's next audit row, unsaved: ``ticket.seq`` moves on by one.
@@ -173,7 +175,7 @@ def ticket_event_record(
     ticket: Ticket,
     type: str,
     data: dict[str, Any],
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     reason: str = "",
     groups: Iterable[str] | None = None,
     save_seq: bool = True,
@@ -200,9 +202,7 @@ def event_envelope(row: TicketEvent) -> dict[str, Any]:
     }
 
 
-def message_event_record(
-    *, ticket: Ticket, message: Message, actor: AbstractBaseUser | None = None
-) -> TicketEvent:
+def message_event_record(*, ticket: Ticket, message: Message, actor: User | None = None) -> TicketEvent:
     """Record ``message.created`` for staff and, for a web-chat conversation, tell the visitor.
 
     The visitor gets a reduced copy (no staff ids, no internal fields) on its own group, and a note

@@ -13,7 +13,7 @@ Messages received after the merge stay on the ticket they were filed to; undo do
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -87,7 +87,7 @@ def contact_merge(*, source: Contact, target: Contact, actor: User | None, reaso
     return merge
 
 
-def contact_merge_undo(*, merge: ContactMerge, actor: AbstractBaseUser | None) -> ContactMerge:
+def contact_merge_undo(*, merge: ContactMerge, actor: User | None) -> ContactMerge:
     """Move back what ``merge`` moved and make the source a contact of its own again."""
     with transaction.atomic():
         merge = ContactMerge.objects.select_for_update().get(pk=merge.pk)
@@ -118,7 +118,7 @@ def contact_merge_undo(*, merge: ContactMerge, actor: AbstractBaseUser | None) -
     return merge
 
 
-def _target_tickets_tell(merge: ContactMerge, *, actor: AbstractBaseUser | None) -> None:
+def _target_tickets_tell(merge: ContactMerge, *, actor: User | None) -> None:
     """An audit event on the target's open tickets: their screens show the contact as it is now."""
     for ticket in (
         Ticket.objects.select_for_update()
@@ -134,7 +134,7 @@ def _target_tickets_tell(merge: ContactMerge, *, actor: AbstractBaseUser | None)
 
 
 def _tickets_move(
-    ticket_ids: list[int], *, from_contact: Contact, to_contact: Contact, actor: AbstractBaseUser | None
+    ticket_ids: list[int], *, from_contact: Contact, to_contact: Contact, actor: User | None
 ) -> None:
     """Give the tickets another contact, one audit event each (their screens show the new customer)."""
     for ticket in Ticket.objects.select_for_update().filter(pk__in=ticket_ids).order_by("pk"):

@@ -10,7 +10,7 @@ only tickets with ``split_from IS NULL``, so new customer messages keep joining 
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min
@@ -37,7 +37,7 @@ def split_subject(message: Message) -> str:
 def message_split(
     *,
     message: Message,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     expected_seq: int | None = None,
     reason: str = "",
 ) -> Ticket:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +27,7 @@ def ticket_merge(
     *,
     source: Ticket,
     target: Ticket,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     reason: str = "",
     contact_merge_id: int | None = None,
 ) -> Ticket:
@@ -80,7 +80,7 @@ def ticket_merge(
     return source
 
 
-def ticket_unmerge(*, ticket: Ticket, actor: AbstractBaseUser | None, reason: str = "") -> Ticket:
+def ticket_unmerge(*, ticket: Ticket, actor: User | None, reason: str = "") -> Ticket:
     """Take a merged ticket back out and give it the status it had before the merge.
 
     If the contact has meanwhile got another open ticket, this one stays closed: a contact has at most
@@ -140,7 +140,7 @@ def _record_and_save(
     event_type: str,
     data: dict[str, Any],
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     reason: str,
     fields: list[str],
 ) -> None:

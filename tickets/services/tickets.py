@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, User
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -24,7 +24,7 @@ class StaleUpdate(ValidationError):
 def ticket_update(
     *,
     ticket: Ticket,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     status: str = _UNSET,
     priority: int = _UNSET,
     team: Team | None = _UNSET,
