@@ -33,24 +33,24 @@ def admin_connection(*, host: str = PG_HOST, port: int = PG_PORT) -> Any:
 
 def database_recreate(name: str, *, host: str = PG_HOST, port: int = PG_PORT) -> None:
     """Drop and create a scratch database; the name must be one of the benchmark's own."""
-    if not _SAFE_NAME.match(name) or not name.startswith(("sportello_bench_", "pgbench_bench")):
-        raise BenchError(f"refusing to recreate database {name!r}: not a benchmark database")
-    connection = admin_connection(host=host, port=port)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
+    _scratch_run(
+        name, host, port, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'
+    )
 
 
 def database_drop(name: str, *, host: str = PG_HOST, port: int = PG_PORT) -> None:
+    _scratch_run(name, host, port, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _scratch_run(name: str, host: str, port: int, *statements: str) -> None:
+    """Run ``statements`` about the scratch database ``name``, refusing any other database."""
     if not _SAFE_NAME.match(name) or not name.startswith(("sportello_bench_", "pgbench_bench")):
-        raise BenchError(f"refusing to drop database {name!r}: not a benchmark database")
+        raise BenchError(f"refusing to touch database {name!r}: not a benchmark database")
     connection = admin_connection(host=host, port=port)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for statement in statements:
+                cursor.execute(statement)
     finally:
         connection.close()
 
