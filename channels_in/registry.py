@@ -42,6 +42,8 @@ class ChannelKind:
     webhooks: str = ""
     # (prefix, URL module) mounted at the site's root: pages and endpoints a browser calls.
     pages: tuple[str, str] | None = None
+    # A module whose ``websocket_urlpatterns`` are mounted on the ASGI router (a channel's own sockets).
+    sockets: str = ""
     beat: tuple[BeatJob, ...] = ()
     # Modules imported at start-up: signal receivers, system checks, task modules that Celery's
     # autodiscovery (``<app>.tasks``) does not reach.
@@ -70,6 +72,7 @@ KINDS: tuple[ChannelKind, ...] = (
         adapter="channels_in.webchat.adapter:WebchatAdapter",
         config="channels_in.webchat.schemas:WebchatConfig",
         pages=("widget/", "channels_in.webchat.urls"),
+        sockets="channels_in.webchat.routing",
     ),
 )
 
@@ -144,6 +147,16 @@ def beat_schedule(setting: Callable[[str], float]) -> dict[str, dict[str, object
         for job in entry.beat:
             schedule[job.name] = {"task": job.task, "schedule": float(setting(job.every_setting))}
     return schedule
+
+
+def websocket_routes() -> list[Any]:
+    """Every kind's websocket URL patterns, for the ASGI router."""
+    return [
+        pattern
+        for entry in KINDS
+        if entry.sockets
+        for pattern in import_module(entry.sockets).websocket_urlpatterns
+    ]
 
 
 def kind_add(entry: ChannelKind) -> None:

@@ -129,3 +129,15 @@ def test_an_account_config_is_validated_with_a_clear_error() -> None:
         with pytest.raises(ValidationError) as refused:
             ghost.full_clean()
         assert refused.value.message_dict["kind"] == ["No channel of this kind is available."]
+
+
+def test_a_kind_s_sockets_are_mounted_on_the_asgi_router() -> None:
+    from channels_in.webchat.consumers import WidgetConsumer
+    from helpdesk.routing import websocket_urlpatterns
+
+    routes = {str(pattern.pattern): pattern for pattern in websocket_urlpatterns}
+    widget = routes["ws/widget/<slug:channel_key>/"]
+    assert getattr(widget.callback, "consumer_class", None) is WidgetConsumer
+    assert "ws/agent/" in routes
+    # Only the web chat has sockets of its own.
+    assert [entry.kind for entry in KINDS if entry.sockets] == ["webchat"]
