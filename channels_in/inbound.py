@@ -18,7 +18,13 @@ from channels_in.base import EventIgnored, PayloadError
 from channels_in.models import ChannelAccount, InboundEvent
 from channels_in.registry import adapter_for
 from tickets.inbound import Filed, InboundItem
-from tickets.services.bulk_sql import concrete_field, row_values, rows_update, statement_run
+from tickets.services.bulk_sql import (
+    concrete_field,
+    field_column,
+    row_values,
+    rows_update,
+    statement_run,
+)
 from tickets.services.inbound_file import inbound_items_file
 
 logger = logging.getLogger(__name__)
@@ -91,7 +97,7 @@ def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
     """The event INSERT for this database, built once per process rather than on every webhook."""
     fields = tuple(concrete_field(InboundEvent, name) for name in _INSERTED_FIELDS)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(field_column(field)) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = (
         f"INSERT INTO {quote(InboundEvent._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - our names

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from django.db import models
@@ -49,6 +49,11 @@ def channel_account_model() -> type[models.Model]:
     if not isinstance(model, type):
         raise LookupError("Message.channel_account is not bound to a model yet")
     return model
+
+
+def channel_account_get(pk: Any) -> ChannelAccountLike:
+    """The channel account ``pk``, read through the port (``DoesNotExist`` if there is none)."""
+    return cast("ChannelAccountLike", channel_account_model()._default_manager.get(pk=pk))
 
 
 class AdapterError(Exception):

@@ -156,6 +156,7 @@ def _conversation_seed(
                 sent_at=started if inbound_count == 1 else None,
             )
             (filed,) = inbound_items_file(items=[(inbound, channel)])
+            assert filed.ticket_id is not None, filed.reason
             ticket = Ticket.objects.get(pk=filed.ticket_id)
             continue
         if ticket is None:

@@ -107,6 +107,7 @@ def demo_seed(context: DemoContext) -> None:
                     sent_at=started if count == 1 else None,
                 )
                 (filed,) = inbound_items_file(items=[(inbound, account)])
+                assert filed.ticket_id is not None, filed.reason
                 ticket = Ticket.objects.get(pk=filed.ticket_id)
             elif ticket is not None:
                 author = context.agents.get(who, context.supervisor)

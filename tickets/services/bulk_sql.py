@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import cache, partial
 from operator import attrgetter
 from types import NoneType
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -39,6 +39,8 @@ from django.db.models import Field, Model
 # A statement's bind parameters, at most: psycopg2 inlines them, so this only bounds a statement's size.
 _PARAMS_PER_STATEMENT = 30_000
 
+_Row = TypeVar("_Row", bound=Model)
+
 
 def concrete_field(model: type[Model], name: str) -> Field:
     """The column-backed field ``name`` of ``model`` (a reverse relation has no column to write)."""
@@ -46,6 +48,14 @@ def concrete_field(model: type[Model], name: str) -> Field:
     if not isinstance(field, Field):
         raise LookupError(f"{model.__name__}.{name} is not a concrete field")
     return field
+
+
+def field_column(field: Field) -> str:
+    """``field``'s column name; every concrete field has one once its model is ready."""
+    column = field.column
+    if column is None:
+        raise LookupError(f"{field} has no column")
+    return column
 
 
 def statement_run(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
@@ -57,7 +67,7 @@ def statement_run(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     """
     kept = connection.connection is not None and not connection.in_atomic_block
     if kept:
-        connection.health_check_done = True
+        connection.health_check_done = True  # type: ignore[attr-defined]
     try:
         return _fetch_first(sql, params)
     except (InterfaceError, OperationalError):
@@ -93,13 +103,16 @@ def rows_update(model: type[Model], rows: Sequence[Model], fields: Sequence[str]
         model._default_manager.bulk_update(rows, list(fields))
         return
     meta = model._meta
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    assert meta.pk is not None  # every model of ours has a primary key
+    columns = [meta.pk, *(concrete_field(model, name) for name in fields)]
     quote = connection.ops.quote_name
     # Every value is cast: VALUES would otherwise type the parameters as text.
     row_sql = "(" + ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field in columns) + ")"
-    names = ", ".join(quote(field.column) for field in columns)
-    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in columns[1:])
-    pk = quote(meta.pk.column)
+    names = ", ".join(quote(field_column(field)) for field in columns)
+    assignments = ", ".join(
+        f"{quote(field_column(field))} = v.{quote(field_column(field))}" for field in columns[1:]
+    )
+    pk = quote(field_column(meta.pk))
     sql = (
         f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608 - our names
         f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v({names}) WHERE t.{pk} = v.{pk}"
@@ -126,7 +139,7 @@ def rows_insert(model: type[Model], rows: Sequence[Model]) -> None:
         if row.pk is None:
             row.pk = meta.pk.get_pk_value_on_save(row)
         # As bulk_create: a related instance saved after its assignment gives its pk, an unsaved one fails.
-        row._prepare_related_fields_for_save(operation_name="bulk_create")
+        row._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
     with_pk = [row for row in rows if row.pk is not None]
     without_pk = [row for row in rows if row.pk is None]
     if without_pk and type(meta.pk) not in _AUTO_FIELDS:
@@ -152,7 +165,7 @@ def rows_insert(model: type[Model], rows: Sequence[Model]) -> None:
         row._state.db = connection.alias
 
 
-def rows_insert_new(model: type[Model], rows: Sequence[Model], *, key: Sequence[str]) -> list[Model]:
+def rows_insert_new(model: type[Model], rows: Sequence[_Row], *, key: Sequence[str]) -> list[_Row]:
     """Insert those of ``rows`` whose ``key`` (fields unique together) is not taken; the others come back.
 
     ``INSERT … ON CONFLICT DO NOTHING RETURNING`` on PostgreSQL: a row already stored costs nothing
@@ -175,7 +188,7 @@ def rows_insert_new(model: type[Model], rows: Sequence[Model], *, key: Sequence[
         # Django's own check before a bulk insert: a related object saved without its key is refused.
         row._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
     quote = connection.ops.quote_name
-    returning = ", ".join(quote(field.column) for field in [meta.pk, *key_fields])
+    returning = ", ".join(quote(field_column(field)) for field in [meta.pk, *key_fields])
     try:
         statements = list(_inserts(model, rows, [f for f in fields if f is not meta.pk], returning=True))
     except _ExpressionValue:
@@ -193,9 +206,9 @@ def rows_insert_new(model: type[Model], rows: Sequence[Model], *, key: Sequence[
             # The rows inserted come back in the order of the VALUES list, the skipped ones left out.
             inserted = iter(cursor.fetchall())
             found = next(inserted, None)
-            for row in chunk or ():
-                if found is not None and _key_of(found) == read_key(row):
-                    row.pk = found[0]
+            for written in chunk or ():
+                if found is not None and _key_of(found) == read_key(written):
+                    written.pk = found[0]
                     found = next(inserted, None)
             if found is not None:
                 raise AssertionError(f"{meta.label}: a returned row matches none of those inserted")
@@ -232,10 +245,10 @@ def _inserts(
         return
     meta = model._meta
     quote = connection.ops.quote_name
-    names = ", ".join(quote(field.column) for field in fields)
+    names = ", ".join(quote(field_column(field)) for field in fields)
     head = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "  # noqa: S608 - our names
     assert meta.pk is not None  # every model of ours has a primary key
-    tail = f" RETURNING {quote(meta.pk.column)}" if returning else ""
+    tail = f" RETURNING {quote(field_column(meta.pk))}" if returning else ""
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     readers = [(_insert_reader(field), field) for field in fields]
     per_statement = max(1, _PARAMS_PER_STATEMENT // len(fields))
@@ -292,7 +305,7 @@ _PLAIN_TYPES: dict[type[Field], frozenset[object]] = {
 
 
 @cache
-def _plain_types(field: Field) -> frozenset[type]:
+def _plain_types(field: Field) -> frozenset[object]:
     """The value types of ``field`` sent as they are; every other value goes through Django."""
     if is_psycopg3:
         # psycopg 3 binds integers by size: Django's preparation wraps them.

@@ -35,7 +35,7 @@ REACTION = "message.reaction"
 
 # How far a message we sent has got. A later status never moves it back: a "delivered" that arrives
 # after "read" changes nothing, and a failure reported after delivery is stale news.
-_PROGRESS = {
+_PROGRESS: dict[str, int] = {
     Message.Status.QUEUED: 0,
     Message.Status.SENDING: 1,
     Message.Status.SENT: 2,

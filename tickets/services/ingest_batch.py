@@ -183,11 +183,11 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccountLike]]) -> list
     _last_seen_refresh(
         [known[(claims[i][0].kind, claims[i][0].value)] for i in chosen if i not in created], now
     )
-    for row, message in audit:
-        if message is None:
+    for row, recorded in audit:
+        if recorded is None:
             events.ticket_event_publish(row=row, ticket=row.ticket)
         else:
-            events.message_event_published(row=row, ticket=message.ticket, message=message)
+            events.message_event_published(row=row, ticket=recorded.ticket, message=recorded)
     return results
 
 
