@@ -272,7 +272,10 @@ def _process(event: InboundEvent) -> ProcessOutcome:
         # Parsing writes nothing, so the transaction is still good for recording why.
         return _finish(_not_parsed(event, error))
     account = event.channel_account
-    return _finish(_filed(event, inbound_items_file(items=[(item, account) for item in items])))
+    # One event in a transaction of its own is the careful path (an event on its own, or a failed
+    # batch filed again): each message retries a race with a concurrent writer instead of failing.
+    filings = inbound_items_file(items=[(item, account) for item in items], one_by_one=True)
+    return _finish(_filed(event, filings))
 
 
 def _finish(finished: _Finished) -> ProcessOutcome:

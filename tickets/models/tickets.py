@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -26,13 +27,14 @@ class Tag(models.Model):
 
 
 class TicketQuerySet(models.QuerySet["Ticket"]):
-    def primary_open(self) -> TicketQuerySet:
+    def primary_open(self, **lookups: Any) -> TicketQuerySet:
         """Open tickets that are their contact's primary one: where a new customer message goes.
 
         A ticket an agent split off stays open beside the primary one, outside the one-open-ticket
-        rule (the ``one_open_ticket_per_contact`` constraint says the same).
+        rule (the ``one_open_ticket_per_contact`` constraint says the same). ``lookups`` narrow it in
+        the same ``filter`` call, which the ingest path's per-message queries save compiling twice.
         """
-        return self.filter(status__in=Ticket.OPEN_STATUSES, split_from__isnull=True)
+        return self.filter(status__in=Ticket.OPEN_STATUSES, split_from__isnull=True, **lookups)
 
 
 class Ticket(models.Model):

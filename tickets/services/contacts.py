@@ -36,7 +36,7 @@ def _lock_contacts(*pks: int) -> dict[int, Contact]:
 
 
 def contact_open_ticket(*, contact: Contact) -> Ticket | None:
-    return Ticket.objects.primary_open().filter(contact=contact).first()
+    return Ticket.objects.primary_open(contact=contact).first()
 
 
 def contact_merge(*, source: Contact, target: Contact, actor: User | None, reason: str = "") -> ContactMerge:

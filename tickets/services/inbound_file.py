@@ -43,9 +43,6 @@ from tickets.services.ingest_batch import ingest_batch
 
 Strategy = Literal["auto", "set", "one"]
 
-# One message gains nothing from the set-based path: its look-ups cost what the one-by-one path's do.
-_SET_BASED_FROM = 2
-
 
 @dataclass
 class Tally:
@@ -70,8 +67,14 @@ def strategy_forced(strategy: Strategy) -> Iterator[Tally]:
         _forced.reset(token)
 
 
-def inbound_items_file(*, items: Sequence[tuple[InboundItem, ChannelAccountLike]]) -> list[Filed]:
-    """File each of ``items`` (an item and its channel account); what became of each, in order."""
+def inbound_items_file(
+    *, items: Sequence[tuple[InboundItem, ChannelAccountLike]], one_by_one: bool = False
+) -> list[Filed]:
+    """File each of ``items`` (an item and its channel account); what became of each, in order.
+
+    ``one_by_one`` files every message on its own, each retried when a concurrent writer takes a
+    unique key first: for the caller filing again, one event at a time, a batch that failed.
+    """
     results: list[Filed | None] = [None] * len(items)
     messages = {
         index: (item, account)
@@ -79,8 +82,10 @@ def inbound_items_file(*, items: Sequence[tuple[InboundItem, ChannelAccountLike]
         if isinstance(item, InboundMessage)
     }
     forced = _forced.get()
-    strategy, tally = forced if forced is not None else ("auto", Tally())
-    if strategy == "set" or (strategy == "auto" and len(messages) >= _SET_BASED_FROM):
+    strategy, tally = forced if forced is not None else ("one" if one_by_one else "auto", Tally())
+    # Even a batch of one message goes set-based first: a known customer's next message costs fewer
+    # statements there than one by one, and a drain woken for each message files batches of one.
+    if strategy in ("set", "auto") and messages:
         for index, message in zip(messages, ingest_batch(list(messages.values())), strict=True):
             if message is not None:
                 results[index] = Filed(message.pk, ticket_id=message.ticket_id)

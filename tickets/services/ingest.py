@@ -215,7 +215,7 @@ def _ticket_for(
 
 
 def _open_ticket(contact: Contact) -> Ticket | None:
-    return Ticket.objects.select_for_update().primary_open().filter(contact=contact).first()
+    return Ticket.objects.select_for_update().primary_open(contact=contact).first()
 
 
 def _referenced_open_split(inbound: InboundMessage, contact: Contact) -> Ticket | None:

@@ -340,8 +340,7 @@ def _open_tickets(contact_ids: set[int]) -> dict[int, Ticket]:
         return {}
     tickets = (
         Ticket.objects.select_for_update(of=("self",))
-        .primary_open()
-        .filter(contact_id__in=contact_ids)
+        .primary_open(contact_id__in=contact_ids)
         .only(
             "id",
             "contact_id",

@@ -105,9 +105,7 @@ def ticket_unmerge(*, ticket: Ticket, actor: User | None, reason: str = "") -> T
         previous_status = payload.get("previous_status", Ticket.Status.OPEN)
         if previous_status in Ticket.OPEN_STATUSES and source.split_from_id is None:
             # Only primaries exclude each other: a split ticket beside it does not keep it closed.
-            other_open = (
-                Ticket.objects.primary_open().filter(contact_id=source.contact_id).exclude(pk=source.pk)
-            )
+            other_open = Ticket.objects.primary_open(contact_id=source.contact_id).exclude(pk=source.pk)
             if other_open.exists():
                 previous_status = Ticket.Status.CLOSED
         now = timezone.now()

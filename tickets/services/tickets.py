@@ -88,7 +88,7 @@ def _set_status(ticket: Ticket, status: str) -> dict[str, Any]:
         raise ValidationError(f"Unknown status {status!r}.")
     if status in Ticket.OPEN_STATUSES and not ticket.is_open:
         # A split ticket stands beside the contact's primary one; only primaries exclude each other.
-        clash = Ticket.objects.primary_open().filter(contact_id=ticket.contact_id)
+        clash = Ticket.objects.primary_open(contact_id=ticket.contact_id)
         if ticket.split_from_id is None and clash.exists():
             raise ValidationError("The customer already has an open ticket; merge them instead of reopening.")
         ticket.reopened_count += 1
