@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tickets.business_time import BusinessHours, CalendarError, business_hours
+from tickets.sla_clock import Metric
+
 
 class BusinessCalendar(models.Model):
+    """The hours a team works, for counting SLA targets in business time (``tickets.business_time``)."""
+
     name = models.CharField(max_length=100, unique=True)
     time_zone = models.CharField(max_length=64, default="Europe/Rome")
     # {"mon": [["09:00", "13:00"], ["14:00", "18:00"]], ...}; an interval may run past midnight.
     intervals = models.JSONField(default=dict, blank=True)
+    # The calendar's own days off: "2026-12-24" once, or "12-07" every year.
     holidays = models.JSONField(default=list, blank=True)
+    # Public holidays built in (ISO country code, "" for none) and, optionally, a region's or
+    # province's own (e.g. MI for Milan's patron saint).
+    country = models.CharField(max_length=8, default="IT", blank=True)
+    subdivision = models.CharField(max_length=10, blank=True)
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        try:
+            self.hours()
+        except CalendarError as error:
+            raise ValidationError(error.errors) from error
+
+    def hours(self) -> BusinessHours:
+        """The calendar ready for arithmetic; ``CalendarError`` names what is wrong with it."""
+        return business_hours(
+            time_zone=self.time_zone,
+            intervals=self.intervals,
+            holidays=self.holidays,
+            country=self.country,
+            subdivision=self.subdivision,
+        )
 
 
 class SLAPolicy(models.Model):
@@ -24,9 +54,16 @@ class SLAPolicy(models.Model):
     order = models.PositiveIntegerField(default=100)
     conditions = models.JSONField(default=dict, blank=True)
     calendar = models.ForeignKey(BusinessCalendar, null=True, blank=True, on_delete=models.SET_NULL)
+    # Targets in business minutes, for every priority unless ``priority_targets`` says otherwise.
     first_response_minutes = models.PositiveIntegerField(null=True, blank=True)
     next_response_minutes = models.PositiveIntegerField(null=True, blank=True)
     resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Per priority (1 low … 4 urgent), the targets that differ: {"4": {"first_response": 15}}; null
+    # drops a target for that priority.
+    priority_targets = models.JSONField(default=dict, blank=True)
+    warning_percent = models.PositiveSmallIntegerField(
+        default=80, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -36,6 +73,55 @@ class SLAPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problems = sla_targets_errors(self.priority_targets)
+        if problems:
+            raise ValidationError({"priority_targets": problems})
+
+    def targets_for(self, priority: int) -> dict[Metric, timedelta]:
+        """The targets that apply to a ticket of ``priority``; a metric without one is left out."""
+        minutes: dict[Metric, int | None] = {
+            Metric.FIRST_RESPONSE: self.first_response_minutes,
+            Metric.NEXT_RESPONSE: self.next_response_minutes,
+            Metric.RESOLUTION: self.resolution_minutes,
+        }
+        override = (
+            self.priority_targets.get(str(priority)) if isinstance(self.priority_targets, dict) else None
+        )
+        for name, value in (override or {}).items():
+            if name in _METRICS:
+                minutes[_METRICS[name]] = value
+        return {metric: timedelta(minutes=value) for metric, value in minutes.items() if value}
+
+
+_METRICS = {str(metric): metric for metric in Metric}
+
+
+def sla_targets_errors(priority_targets: object) -> list[str]:
+    """What is wrong with a policy's per-priority targets, each problem naming its place."""
+    if not isinstance(priority_targets, dict):
+        return [_('Expected an object of priorities to targets, e.g. {"4": {"first_response": 15}}.')]
+    problems: list[str] = []
+    for priority, targets in priority_targets.items():
+        if priority not in {"1", "2", "3", "4"}:
+            problems.append(_("%(priority)r is not a priority: use 1, 2, 3 or 4.") % {"priority": priority})
+            continue
+        if not isinstance(targets, dict):
+            problems.append(_("%(priority)s: expected an object of targets.") % {"priority": priority})
+            continue
+        for name, value in targets.items():
+            if name not in _METRICS:
+                problems.append(
+                    _("%(priority)s.%(name)s: unknown target; use %(known)s.")
+                    % {"priority": priority, "name": name, "known": ", ".join(_METRICS)}
+                )
+            elif value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                problems.append(
+                    _("%(priority)s.%(name)s: %(value)r is not a number of minutes above zero.")
+                    % {"priority": priority, "name": name, "value": value}
+                )
+    return problems
 
 
 class RoutingRule(models.Model):
