@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets.business_time import BusinessHours, CalendarError, business_hours
@@ -101,24 +102,26 @@ _METRICS = {str(metric): metric for metric in Metric}
 def sla_targets_errors(priority_targets: object) -> list[str]:
     """What is wrong with a policy's per-priority targets, each problem naming its place."""
     if not isinstance(priority_targets, dict):
-        return [_('Expected an object of priorities to targets, e.g. {"4": {"first_response": 15}}.')]
+        return [gettext('Expected an object of priorities to targets, e.g. {"4": {"first_response": 15}}.')]
     problems: list[str] = []
     for priority, targets in priority_targets.items():
         if priority not in {"1", "2", "3", "4"}:
-            problems.append(_("%(priority)r is not a priority: use 1, 2, 3 or 4.") % {"priority": priority})
+            problems.append(
+                gettext("%(priority)r is not a priority: use 1, 2, 3 or 4.") % {"priority": priority}
+            )
             continue
         if not isinstance(targets, dict):
-            problems.append(_("%(priority)s: expected an object of targets.") % {"priority": priority})
+            problems.append(gettext("%(priority)s: expected an object of targets.") % {"priority": priority})
             continue
         for name, value in targets.items():
             if name not in _METRICS:
                 problems.append(
-                    _("%(priority)s.%(name)s: unknown target; use %(known)s.")
+                    gettext("%(priority)s.%(name)s: unknown target; use %(known)s.")
                     % {"priority": priority, "name": name, "known": ", ".join(_METRICS)}
                 )
             elif value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 problems.append(
-                    _("%(priority)s.%(name)s: %(value)r is not a number of minutes above zero.")
+                    gettext("%(priority)s.%(name)s: %(value)r is not a number of minutes above zero.")
                     % {"priority": priority, "name": name, "value": value}
                 )
     return problems
