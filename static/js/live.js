@@ -233,6 +233,60 @@
     } catch (e) { /* unsupported here */ }
   }
 
+  // --- presence: the agent's own control and the team panel in the header ---------------------------
+  // The server answers a "presence" frame with the result, and publishes "presence.changed" to the
+  // agent's teams and supervisors: other tabs of the same agent, and teammates' panels, follow that.
+  var presenceControl = document.querySelector("[data-presence-control]");
+  var teamPanel = document.querySelector("[data-team-presence]");
+
+  function presenceText() {
+    var data = document.getElementById("presence-text");
+    try { return data ? JSON.parse(data.textContent) : {}; } catch (e) { return {}; }
+  }
+
+  function showMyPresence(presence, manual) {
+    if (!presenceControl) return;
+    var t = presenceText();
+    if (presence) {
+      presenceControl.dataset.presence = presence;
+      presenceControl.querySelector("[data-presence-state]").textContent = t[presence] || presence;
+    }
+    if (manual !== undefined && manual !== null) {
+      presenceControl.dataset.manual = manual;
+      presenceControl.querySelector("[data-presence-mode]").textContent =
+        "(" + (manual ? t.chosen || "chosen" : t.automatic || "automatic") + ")";
+      presenceControl.querySelector("[data-presence-select]").value = manual || "auto";
+    }
+  }
+
+  function showTeammatePresence(agentId, presence) {
+    if (!teamPanel) return;
+    var item = teamPanel.querySelector('[data-agent-presence="' + String(Number(agentId)) + '"]');
+    if (!item) return; // not listed when the page was rendered: it shows on the next page load
+    item.dataset.presence = presence;
+    item.querySelector("[data-presence-label]").textContent = presenceText()[presence] || presence;
+    var count = teamPanel.querySelector("[data-team-online-count]");
+    if (count) count.textContent = String(teamPanel.querySelectorAll('[data-presence="online"]').length);
+  }
+
+  function onPresenceFrame(frame) {
+    if (frame.type === "presence") { showMyPresence(frame.presence, frame.manual); return; }
+    if (String(frame.agent_id) === me) showMyPresence(frame.presence, frame.manual);
+    else showTeammatePresence(frame.agent_id, frame.presence);
+  }
+
+  if (presenceControl) {
+    // With JavaScript the choice applies as soon as it is made; the button is for pages without it.
+    presenceControl.querySelector("[data-presence-submit]").hidden = true;
+    presenceControl.addEventListener("change", function (event) {
+      if (!event.target.matches("[data-presence-select]")) return;
+      // The open socket carries the choice; a page without one (not connected yet, or a page that does
+      // not go live) posts the form, which ends in the same service.
+      if (socket && socket.readyState === WebSocket.OPEN) send({ type: "presence", status: event.target.value });
+      else presenceControl.submit();
+    });
+  }
+
   // --- the socket ---------------------------------------------------------------------------------
   function send(frame) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
@@ -242,6 +296,7 @@
     if (frame.type === "hello") {
       attempts = 0;
       setState("connected");
+      showMyPresence(frame.presence);
       if (conversation) {
         send({ type: "subscribe", ticket_id: Number(conversation.dataset.ticketId),
                after_seq: Number(conversation.dataset.seq) });
@@ -253,6 +308,7 @@
       banner((uiText()).gone || "This ticket is no longer visible to you.");
       return;
     }
+    if (frame.type === "presence" || frame.type === "presence.changed") { onPresenceFrame(frame); return; }
     if (frame.ticket_id === undefined) return;
     if (conversation) onTicketEvent(frame);
     if (list && LIST_EVENTS.test(frame.type)) {

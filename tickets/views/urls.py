@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from tickets.views import account, attachments, inbox, merge, split, ticket
+from tickets.views import account, attachments, inbox, merge, presence, split, ticket
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", account.login, name="login"),
@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("password-reset/<uidb64>/<token>/", account.password_reset_confirm, name="password_reset_confirm"),
     path("password-reset/done/", account.password_reset_complete, name="password_reset_complete"),
     path("language/", account.language_set, name="language_set"),
+    path("presence/", presence.presence_set_view, name="presence_set"),
     path("", inbox.home, name="home"),
     path("inbox/team/<int:team_id>/", inbox.inbox, name="inbox_team"),
     path("inbox/<slug:view>/", inbox.inbox, name="inbox"),
