@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets.business_time import BusinessHours, CalendarError, business_hours
+from tickets.routing_rules import rule_errors
 from tickets.sla_clock import Metric
 
 
@@ -139,6 +140,11 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problems = rule_errors(conditions=self.conditions, actions=self.actions)
+        if problems:
+            raise ValidationError(problems)
 
 
 class CannedResponse(models.Model):

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from tickets.models import BusinessCalendar, SLAPolicy
+from tickets.models import BusinessCalendar, RoutingRule, SLAPolicy
 from tickets.sla_clock import Metric
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +124,26 @@ def test_the_admin_shows_a_bad_calendar_as_a_form_error_and_stores_nothing(clien
     )
     assert saved.status_code == 302
     assert BusinessCalendar.objects.get().holidays == ["12-24"]
+
+
+def test_a_routing_rule_that_cannot_be_evaluated_is_refused_in_the_admin_naming_its_place(
+    client: Client,
+) -> None:
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    form = {
+        "name": "Fatture",
+        "order": "10",
+        "active": "on",
+        "conditions": json.dumps({"all": [{"field": "text", "op": "matches", "value": "(a)\\1"}]}),
+        "actions": json.dumps({"priority": 7}),
+    }
+    page = client.post("/admin/tickets/routingrule/add/", form)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "all[0].value:" in html and "is not a valid regular expression" in html
+    assert "actions.priority: 7 is not one of 1, 2, 3, 4" in html
+    assert not RoutingRule.objects.exists()
+    form["conditions"] = json.dumps({"all": [{"field": "text", "op": "contains_any", "value": ["fattura"]}]})
+    form["actions"] = json.dumps({"priority": 3, "tags": ["billing"]})
+    assert client.post("/admin/tickets/routingrule/add/", form).status_code == 302
+    assert RoutingRule.objects.get().actions == {"priority": 3, "tags": ["billing"]}
