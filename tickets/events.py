@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from tickets.models import Message, Ticket, TicketEvent
+    from tickets.reasons import Reason
 
 logger = logging.getLogger(__name__)
 
@@ -150,17 +151,24 @@ def ticket_event_next(
     type: str,
     data: dict[str, Any],
     actor: User | None = None,
-    reason: str = "",
+    reason: str | Reason = "",
 ) -> TicketEvent:
     """The ticket's next audit row, unsaved: ``ticket.seq`` moves on by one.
 
     The caller holds the ticket's row lock (or has just created it), which makes ``seq`` gap-free, and
-    saves the row (one by one, or many at once when filing a batch) and the ticket's ``seq``.
+    saves the row (one by one, or many at once when filing a batch) and the ticket's ``seq``. A
+    ``Reason`` is stored as data, to be put into words in each reader's language.
     """
     from tickets.models import TicketEvent
+    from tickets.reasons import Reason, reason_to_data
 
     ticket.seq += 1
-    return TicketEvent(ticket=ticket, seq=ticket.seq, type=type, payload=data, actor=actor, reason=reason)
+    row = TicketEvent(ticket=ticket, seq=ticket.seq, type=type, payload=data, actor=actor)
+    if isinstance(reason, Reason):
+        row.reason_data = reason_to_data(reason)
+    else:
+        row.reason = reason
+    return row
 
 
 def ticket_event_publish(*, row: TicketEvent, ticket: Ticket, groups: Iterable[str] | None = None) -> None:
@@ -176,7 +184,7 @@ def ticket_event_record(
     type: str,
     data: dict[str, Any],
     actor: User | None = None,
-    reason: str = "",
+    reason: str | Reason = "",
     groups: Iterable[str] | None = None,
     save_seq: bool = True,
 ) -> TicketEvent:

@@ -164,7 +164,10 @@ class TicketEvent(models.Model):
     type = models.CharField(max_length=60)
     payload = models.JSONField(default=dict)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Why, as words an agent typed; or, when the system decided, as a code and values put into words
+    # in each reader's language (``reason_text``, tickets/reasons.py).
     reason = models.CharField(max_length=300, blank=True)
+    reason_data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -173,3 +176,10 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id}@{self.seq} {self.type}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the active language."""
+        from tickets.reasons import reason_from_data, reason_render
+
+        return reason_render(reason_from_data(self.reason_data)) if self.reason_data else self.reason

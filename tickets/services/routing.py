@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from tickets.models import AgentProfile, Team, Ticket
+from tickets.reasons import Reason
 from tickets.services.tickets import ticket_update
 
 logger = logging.getLogger(__name__)
@@ -34,9 +35,10 @@ def ticket_route(*, ticket_id: int) -> Ticket | None:
         # Serializes assignments to one agent, so two routers cannot both fill the last slot.
         AgentProfile.objects.select_for_update().filter(pk=profile.pk).first()
         AgentProfile.objects.filter(pk=profile.pk).update(last_assigned_at=timezone.now())
-        strategy = ticket.team.get_assignment_strategy_display()
-        load = f"{profile.open_load} open of {profile.capacity}"  # type: ignore[attr-defined]
-        reason = f"{strategy}: online in {ticket.team.name}, {load}"
+        reason = Reason(
+            f"routing.strategy.{ticket.team.assignment_strategy}",
+            {"team": ticket.team.name, "load": profile.open_load, "capacity": profile.capacity},  # type: ignore[attr-defined]
+        )
         return ticket_update(ticket=ticket, actor=None, assignee=profile.user, reason=reason)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from tickets import events
 from tickets.models import Tag, Team, Ticket
+from tickets.reasons import Reason
 from tickets.services.serialize import ticket_data
 
 _UNSET: Any = object()
@@ -30,7 +31,7 @@ def ticket_update(
     team: Team | None = _UNSET,
     assignee: User | None = _UNSET,
     tags: Iterable[str] = _UNSET,
-    reason: str = "",
+    reason: str | Reason = "",
     expected_seq: int | None = None,
 ) -> Ticket:
     """Apply the given changes under the ticket's row lock, one audit event per changed field.

@@ -8,10 +8,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from channels_in.models import ChannelAccount
 from tests.fixtures.personas import make_api_channel
-from tickets.models import AgentProfile, Team, Ticket
+from tickets.models import AgentProfile, Team, Ticket, TicketEvent
 from tickets.services.routing import tickets_route
 from tickets.tests.api_support import new_ticket
 
@@ -89,3 +90,35 @@ def test_a_manual_team_keeps_its_tickets_in_its_queue(api_channel: ChannelAccoun
 
     assert tickets_route(ticket_ids=[ticket.pk for ticket in tickets]) == 0
     assert assignees(tickets) == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "english", "italian"),
+    [
+        (
+            Team.Strategy.ROUND_ROBIN,
+            "Round robin: the next online agent in Billing, with 0 of 3",
+            "A rotazione",
+        ),
+        (Team.Strategy.LEAST_LOADED, "Least loaded: the online agent in Billing", "Meno carico"),
+    ],
+)
+def test_why_a_ticket_was_assigned_is_stored_as_data_and_read_in_each_readers_language(
+    api_channel: ChannelAccount, alice: User, strategy: str, english: str, italian: str
+) -> None:
+    online(alice, capacity=3)
+    Team.objects.update(assignment_strategy=strategy, name="Billing")
+    ticket = new_ticket(api_channel)
+
+    assert tickets_route(ticket_ids=[ticket.pk]) == 1
+    row = TicketEvent.objects.get(ticket=ticket, type="ticket.assigned")
+    assert row.reason == ""
+    assert row.reason_data == {
+        "code": f"routing.strategy.{strategy}",
+        "values": {"team": "Billing", "load": 0, "capacity": 3},
+    }
+    with translation.override("en"):
+        assert english in row.reason_text
+    with translation.override("it"):
+        assert row.reason_text.startswith(italian) and "Billing" in row.reason_text
+        assert "0 ticket aperti su 3" in row.reason_text
