@@ -76,6 +76,13 @@ REASON_TEMPLATES: Mapping[str, Mapping[str, Promise]] = {
     "sla.policy": {
         "": gettext_lazy("SLA policy “%(policy)s” applies."),
     },
+    "ticket.customer_wrote_again": {
+        "": gettext_lazy("the customer wrote again"),
+    },
+    "ticket.split_from": {
+        "": gettext_lazy("split from #%(ticket)s"),
+        "note": gettext_lazy("split from #%(ticket)s: %(note)s"),
+    },
 }
 
 
@@ -114,6 +121,8 @@ def reason_render(reason: Reason) -> str:
 
 
 def _variant(reason: Reason) -> str:
+    if reason.code == "ticket.split_from":
+        return "note" if reason.values.get("note") else ""
     if reason.code != "routing.rule":
         return ""
     action = str(reason.values.get("action", ""))

@@ -14,6 +14,7 @@ from tickets import events
 from tickets.channel_port import ChannelAccountLike, channel_account_get
 from tickets.inbound import InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket
+from tickets.reasons import Reason
 from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.identities import contact_resolve, live_contact
@@ -97,7 +98,7 @@ def _ingest(
             ticket=ticket,
             type="ticket.reopened",
             data=ticket_data(ticket),
-            reason="customer wrote again",
+            reason=Reason("ticket.customer_wrote_again"),
             save_seq=False,
         )
     events.message_event_record(ticket=ticket, message=message)

@@ -19,6 +19,7 @@ from django.utils.text import Truncator
 
 from tickets import events
 from tickets.models import Message, Ticket
+from tickets.reasons import Reason
 from tickets.services.serialize import ticket_data
 from tickets.services.tickets import StaleUpdate
 
@@ -81,7 +82,7 @@ def message_split(
         original.updated_at = now
 
         # The timeline reads the original's number back from this reason (``views.timeline``).
-        split_reason = f"split from #{original.pk}" + (f": {reason}" if reason else "")
+        split_reason = Reason("ticket.split_from", {"ticket": original.pk, "note": reason[:300]})
         events.ticket_event_record(
             ticket=original,
             type=SPLIT,
@@ -96,7 +97,7 @@ def message_split(
             type="ticket.created",
             data=ticket_data(new),
             actor=actor,
-            reason=split_reason[:300],
+            reason=split_reason,
             save_seq=False,
         )
         new.save(update_fields=["seq"])

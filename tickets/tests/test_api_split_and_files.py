@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from channels_in.models import ChannelAccount
 from tests.fixtures.files import PDF, PNG
@@ -133,9 +134,10 @@ def test_split_through_the_api(api_channel: ChannelAccount, alice: User, carla: 
     assert done.json()["split_from"] == ticket.pk
     new = Ticket.objects.get(pk=done.json()["id"])
     assert new.split_from_id == ticket.pk and new.subject == "e la fattura è sbagliata"
-    assert TicketEvent.objects.get(ticket=new, type="ticket.created").reason == (
-        f"split from #{ticket.pk}: due problemi"
-    )
+    with translation.override("en"):
+        assert TicketEvent.objects.get(ticket=new, type="ticket.created").reason_text == (
+            f"split from #{ticket.pk}: due problemi"
+        )
     # The original keeps one message: splitting that one would leave it empty.
     only = client.post(f"/api/v1/messages/{first.message.pk}/split", {}, format="json")
     assert only.status_code == 400

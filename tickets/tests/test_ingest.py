@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from channels_in.models import ChannelAccount
 from tests.fixtures.personas import make_api_channel
@@ -141,7 +141,10 @@ def test_message_after_solved_reopens_inside_window(api_channel: ChannelAccount)
     ticket = Ticket.objects.get(pk=first.ticket.pk)
     assert ticket.status == Ticket.Status.OPEN
     assert ticket.reopened_count == 1
-    assert TicketEvent.objects.filter(ticket=ticket, type="ticket.reopened").exists()
+    reopened = TicketEvent.objects.get(ticket=ticket, type="ticket.reopened")
+    assert reopened.reason_data == {"code": "ticket.customer_wrote_again", "values": {}}
+    with translation.override("it"):
+        assert reopened.reason_text == "il cliente ha scritto di nuovo"
 
 
 @pytest.mark.django_db

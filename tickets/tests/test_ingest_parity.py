@@ -282,7 +282,8 @@ def _snapshot() -> tuple[dict[str, list[Any]], dict[str, dict[int, Any]]]:
 
 
 _MESSAGE_IDS = {"message_id", "failed_message_id"}
-_TICKET_IDS = {"ticket_id", "into"}
+# "ticket" is a ticket id in a reason's values ("split from #…"); in payloads the ticket is an object.
+_TICKET_IDS = {"ticket_id", "into", "ticket"}
 _CONTACT_IDS = {"contact_id", "source_id"}
 _FROM_TICKET = {"ticket.merged_in", "ticket.unmerged"}
 

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
@@ -22,6 +23,7 @@ from tickets.services.messages import note_add
 from tickets.services.split import message_split
 from tickets.services.ticket_merge import ticket_merge, ticket_unmerge
 from tickets.services.tickets import StaleUpdate, ticket_update
+from tickets.views.timeline import describe
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +61,16 @@ def test_split_moves_the_message_and_its_files_to_a_linked_ticket(
     assert split.payload["ticket_id"] == new.pk and split.payload["message_id"] == message.pk
     assert split.actor_id == alice.pk
     created = TicketEvent.objects.get(ticket=new, type="ticket.created")
-    assert created.reason == f"split from #{ticket.pk}" and created.actor_id == alice.pk
+    assert created.reason_data == {"code": "ticket.split_from", "values": {"ticket": ticket.pk, "note": ""}}
+    assert created.actor_id == alice.pk
+    with translation.override("en"):
+        assert created.reason_text == f"split from #{ticket.pk}"
+    with translation.override("it"):
+        assert created.reason_text == f"separato dal #{ticket.pk}"
+    # The timeline names the original, from this row and from one written when reasons were text.
+    assert f"#{ticket.pk}" in describe(created, users={}, teams={})
+    created.reason_data, created.reason = {}, "split from #4242: old"
+    assert "#4242" in describe(created, users={}, teams={})
     ticket.refresh_from_db()
     assert ticket.seq == split.seq and new.seq == created.seq
 

@@ -21,7 +21,7 @@ _SHOWN_AS_MESSAGES = {
     "message.deleted",
     "message.reaction",
 }
-# The reason ``message_split`` gives the new ticket's "created" event.
+# The reason ``message_split`` gave the new ticket's "created" event before reasons were data.
 _SPLIT_FROM = re.compile(r"^split from #(\d+)")
 
 
@@ -32,6 +32,16 @@ class TimelineItem:
     message: Message | None = None
     event: TicketEvent | None = None
     text: str = ""
+
+
+def _split_from(event: TicketEvent) -> str | None:
+    """The ticket this one was split off, from its "created" event's reason."""
+    reason = event.reason_data or {}
+    if reason.get("code") == "ticket.split_from":
+        return str((reason.get("values") or {}).get("ticket", "?"))
+    # Rows written before reasons were data carry it as text.
+    legacy = _SPLIT_FROM.match(event.reason or "")
+    return legacy[1] if legacy else None
 
 
 def _status_label(value: Any) -> str:
@@ -47,9 +57,9 @@ def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]
     data = event.payload or {}
     names = {"actor": users.get(event.actor_id or 0, _("System"))}
     kind = event.type
-    split_from = _SPLIT_FROM.match(event.reason or "") if kind == "ticket.created" else None
+    split_from = _split_from(event) if kind == "ticket.created" else None
     if split_from:
-        return _("%(actor)s split this ticket off #%(other)s") % {**names, "other": split_from[1]}
+        return _("%(actor)s split this ticket off #%(other)s") % {**names, "other": split_from}
     if kind == "ticket.created":
         return _("Ticket created")
     if kind == "ticket.reopened":
