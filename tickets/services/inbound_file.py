@@ -22,6 +22,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
+from django.db import transaction
+
 from tickets.channel_port import ChannelAccountLike
 from tickets.inbound import (
     DeliveryStatus,
@@ -75,6 +77,13 @@ def inbound_items_file(
     ``one_by_one`` files every message on its own, each retried when a concurrent writer takes a
     unique key first: for the caller filing again, one event at a time, a batch that failed.
     """
+    # Inside the caller's transaction (a drain's claim) this adds no statement; called on its own (the
+    # demo, a script) the batch still files all or nothing, under the row locks it takes.
+    with transaction.atomic(savepoint=False):
+        return _items_file(items, one_by_one=one_by_one)
+
+
+def _items_file(items: Sequence[tuple[InboundItem, ChannelAccountLike]], *, one_by_one: bool) -> list[Filed]:
     results: list[Filed | None] = [None] * len(items)
     messages = {
         index: (item, account)
