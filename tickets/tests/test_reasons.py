@@ -25,6 +25,8 @@ EXAMPLES = [
     Reason("routing.manual", {"team": "Tech"}),
     Reason("routing.no_agent_free", {"team": "Tech"}),
     Reason("sla.policy", {"policy": "Gold 4h"}),
+    Reason("ticket.customer_wrote_again"),
+    Reason("ticket.split_from", {"ticket": 12, "note": "due problemi"}),
 ]
 
 
@@ -114,9 +116,16 @@ def test_in_italian_a_reason_renders_with_its_values(reason: Reason) -> None:
     with translation.override("it"):
         rendered = reason_render(reason)
 
-    named = [str(reason.values[name]) for name in ("rule", "team", "policy") if name in reason.values]
-    assert named and all(name in rendered for name in named)
+    with translation.override("en"):
+        english = reason_render(reason)
+    named = [
+        str(reason.values[name])
+        for name in ("rule", "team", "policy", "ticket", "note")
+        if name in reason.values
+    ]
+    assert all(name in rendered for name in named)
     assert "%(" not in rendered
+    assert rendered != english  # translated, not the English sentence
 
 
 def test_an_unknown_code_renders_plainly() -> None:
