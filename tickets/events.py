@@ -18,12 +18,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from realtime.publisher import publish
+from tickets.reasons import Reason, reason_to_data
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
     from tickets.models import Message, Ticket, TicketEvent
-    from tickets.reasons import Reason
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,6 @@ def ticket_event_next(
     ``Reason`` is stored as data, to be put into words in each reader's language.
     """
     from tickets.models import TicketEvent
-    from tickets.reasons import Reason, reason_to_data
 
     ticket.seq += 1
     row = TicketEvent(ticket=ticket, seq=ticket.seq, type=type, payload=data, actor=actor)

@@ -184,11 +184,10 @@ def sla_alarm_recorded(state: SlaState, *, metric: Metric, alarm: Alarm) -> SlaS
 
 def sla_due_times(state: SlaState, *, hours: BusinessHours) -> dict[Metric, datetime | None]:
     """Each metric's due time while its clock runs (None when stopped, fulfilled or absent)."""
-    return {
-        metric: (clock.due_at(hours) if clock else None)
-        for metric in Metric
-        for clock in [state.clock(metric)]
-    }
+    due: dict[Metric, datetime | None] = dict.fromkeys(Metric)
+    for metric, clock in state.clocks.items():
+        due[metric] = clock.due_at(hours)
+    return due
 
 
 def sla_next_alarm(
