@@ -172,13 +172,17 @@ def flush(timeout: float = 10.0) -> bool:
 
 def _run_embedded(messages: list[_Message]) -> None:
     loop = _server_loop
-    if loop is None or loop.is_closed():
-        async_to_sync(_send_each)(messages)
-        return
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
+    if loop is None or loop.is_closed():
+        if running is not None:
+            # Some other loop runs this thread and no socket has bound the server's: in-process groups
+            # have no members yet, and waiting on the loop from inside it would deadlock it.
+            return
+        async_to_sync(_send_each)(messages)
+        return
     if running is loop:
         # Already on that loop (sync code called from async code): waiting here would deadlock it.
         loop.create_task(_send_each(messages))

@@ -46,7 +46,8 @@ def test_the_workspace_works_under_the_policy(page_as: Any, alice: User, api_cha
     page.wait_for_url("**status=new**")
     page.click(f"[data-ticket-row='{ticket.pk}']")
     page.wait_for_url(f"**/tickets/{ticket.pk}/")
-    page.wait_for_selector("body[data-live=connected]")
+    # A ticket page goes on from "connected" to "subscribed" as soon as the server accepts its subscription.
+    page.wait_for_selector("body[data-live=subscribed]")
     page.fill("[data-testid=composer-text]", "Ci scusiamo, spediamo un nuovo pacco.")
     page.click("[data-testid=send]")
     page.wait_for_selector(".msg-outbound >> text=spediamo un nuovo pacco")

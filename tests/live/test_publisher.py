@@ -69,3 +69,19 @@ def test_an_unreachable_redis_is_logged_and_never_raised(
         publisher.publish(["team.1"], event(1, 1), key="1:1")
         assert publisher.flush(15)
     assert any("live publish" in record.getMessage() for record in caplog.records)
+
+
+def test_an_embedded_publish_from_another_loop_before_any_socket_is_quietly_dropped(
+    settings: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sync code run under some other event loop (a test driver's, a notebook's) before any socket bound
+    # the server's loop: nobody in this process can be listening yet, so there is nothing to deliver.
+    settings.EMBEDDED = True
+    monkeypatch.setattr(publisher, "_server_loop", None)
+
+    async def publish_under_a_loop() -> None:
+        publisher.publish(["team.1"], event(1, 1), key="1:1")
+
+    with caplog.at_level(logging.ERROR, logger="realtime.publisher"):
+        asyncio.run(publish_under_a_loop())
+    assert [record.getMessage() for record in caplog.records] == []
