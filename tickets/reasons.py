@@ -49,6 +49,7 @@ REASON_TEMPLATES: Mapping[str, Mapping[str, Promise]] = {
         "team": gettext_lazy("Rule “%(rule)s” sent the ticket to team %(value)s."),
         "priority": gettext_lazy("Rule “%(rule)s” set the priority to %(value)s."),
         "tags": gettext_lazy("Rule “%(rule)s” added the tags: %(value)s."),
+        "skills": gettext_lazy("Rule “%(rule)s” asked for agents with the skills: %(value)s."),
         "sla_policy": gettext_lazy("Rule “%(rule)s” applied SLA policy %(value)s."),
         "assignee": gettext_lazy("Rule “%(rule)s” assigned the ticket to agent %(value)s."),
         "spam": gettext_lazy("Rule “%(rule)s” marked the ticket as spam."),
@@ -75,6 +76,27 @@ REASON_TEMPLATES: Mapping[str, Mapping[str, Promise]] = {
     },
     "sla.policy": {
         "": gettext_lazy("SLA policy “%(policy)s” applies."),
+    },
+    "sla.team_default": {
+        "": gettext_lazy("SLA policy “%(policy)s” applies: the default of team %(team)s."),
+    },
+    "sla.policy_conditions": {
+        "": gettext_lazy("SLA policy “%(policy)s” applies: its conditions match the ticket."),
+    },
+    "sla.warning": {
+        "": gettext_lazy("SLA warning: the %(metric)s target of “%(policy)s” is close."),
+    },
+    "sla.breach": {
+        "": gettext_lazy("SLA breached: the %(metric)s target of “%(policy)s” has passed."),
+    },
+    "sla.escalation": {
+        "": gettext_lazy("Escalated by SLA policy “%(policy)s” on %(alarm)s of %(metric)s."),
+    },
+    "routing.skills_fallback": {
+        "": gettext_lazy(
+            "Nobody with the skills %(skills)s was free for %(minutes)s minutes: "
+            "any agent of %(team)s may take it."
+        ),
     },
     "ticket.customer_wrote_again": {
         "": gettext_lazy("the customer wrote again"),
@@ -137,7 +159,20 @@ def _prepared(reason: Reason) -> dict[str, ReasonValue]:
     }
     if reason.code == "routing.rule" and values.get("action") == "priority":
         values["value"] = _priority_label(values.get("value"))
+    for name in ("metric", "alarm"):
+        if reason.code.startswith("sla.") and isinstance(values.get(name), str):
+            label = _SLA_WORDS.get(str(values[name]))
+            values[name] = str(label) if label is not None else values[name]
     return values
+
+
+_SLA_WORDS: Mapping[str, Promise] = {
+    "first_response": gettext_lazy("first response"),
+    "next_response": gettext_lazy("next response"),
+    "resolution": gettext_lazy("resolution"),
+    "warning": gettext_lazy("warning"),
+    "breach": gettext_lazy("breach"),
+}
 
 
 def _priority_label(value: ReasonValue) -> ReasonValue:

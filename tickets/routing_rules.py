@@ -66,6 +66,7 @@ class RuleActions:
     assignee_id: int | None = None
     spam: bool | None = None
     tags: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
     continue_: bool = False
 
 
@@ -97,6 +98,7 @@ class RoutingDecision:
     team_id: int | None = None
     priority: int | None = None
     tags: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
     sla_policy_id: int | None = None
     assignee_id: int | None = None
     spam: bool | None = None
@@ -140,6 +142,7 @@ def rules_evaluate(*, rules: Sequence[CompiledRule], facts: RoutingFacts) -> Rou
     seen = _Seen(facts)
     chosen: dict[str, Any] = {}  # action: value, as RuleActions and RoutingDecision name it
     tags: list[str] = []
+    skills: list[str] = []
     reasons: list[Reason] = []
     matched: list[int] = []
     for rule in rules:
@@ -155,10 +158,18 @@ def rules_evaluate(*, rules: Sequence[CompiledRule], facts: RoutingFacts) -> Rou
         if added:
             tags.extend(added)
             reasons.append(_rule_reason(rule, "tags", ", ".join(added)))
+        needed = [skill for skill in rule.actions.skills if skill not in skills]
+        if needed:
+            skills.extend(needed)
+            reasons.append(_rule_reason(rule, "skills", ", ".join(needed)))
         if not rule.actions.continue_:
             break
     return RoutingDecision(
-        **chosen, tags=tuple(tags), reasons=tuple(reasons), matched_rule_ids=tuple(matched)
+        **chosen,
+        tags=tuple(tags),
+        skills=tuple(skills),
+        reasons=tuple(reasons),
+        matched_rule_ids=tuple(matched),
     )
 
 
@@ -368,6 +379,7 @@ _ACTIONS: dict[str, tuple[str, Callable[[object, str], Any]]] = {
     "team": ("team_id", values.whole),
     "priority": ("priority", values.priority),
     "tags": ("tags", values.tags),
+    "skills": ("skills", values.tags),
     "sla_policy": ("sla_policy_id", values.whole),
     "assignee": ("assignee_id", values.whole),
     "spam": ("spam", values.boolean),
@@ -375,7 +387,7 @@ _ACTIONS: dict[str, tuple[str, Callable[[object, str], Any]]] = {
 }
 # The actions of which the first rule to set one keeps it, in the order their reasons are written.
 _SINGLE_ACTIONS = tuple(
-    (key, attribute) for key, (attribute, _) in _ACTIONS.items() if key not in ("tags", "continue")
+    (key, attribute) for key, (attribute, _) in _ACTIONS.items() if key not in ("tags", "skills", "continue")
 )
 _MEMBERSHIP = ("in", "not_in")
 _WORDS = ("contains_any", "contains_all", "contains_none", "matches")

@@ -21,15 +21,64 @@ def deliver_message(self, message_id: int) -> str:
 @shared_task(acks_late=True)
 def route_ticket(ticket_id: int) -> None:
     from tickets.services.routing import ticket_route
+    from tickets.services.triage import ticket_triage
 
+    ticket_triage(ticket_id=ticket_id)
     ticket_route(ticket_id=ticket_id)
 
 
 @shared_task(acks_late=True)
 def route_tickets(ticket_ids: list[int]) -> int:
     from tickets.services.routing import tickets_route
+    from tickets.services.triage import ticket_triage
 
+    for ticket_id in ticket_ids:
+        ticket_triage(ticket_id=ticket_id)
     return tickets_route(ticket_ids=ticket_ids)
+
+
+@shared_task(acks_late=True)
+def sla_sync_tickets(ticket_ids: list[int]) -> int:
+    from tickets.services.sla import sla_tickets_sync
+
+    return sla_tickets_sync(ticket_ids=ticket_ids)
+
+
+def sla_sync_request(ticket_ids: list[int]) -> None:
+    """Keep the SLA clocks of these tickets in step with the customer messages just filed, after commit."""
+    if ticket_ids:
+        sla_sync_tickets.delay_on_commit(ticket_ids)
+
+
+@shared_task
+def sla_tick() -> int:
+    """Fire the alarms that are due, and arm an exact timer for each falling due before the next tick.
+
+    The index of due alarms is the record: a timer lost with a worker or a restarted Redis is found
+    again by the next tick, and firing twice records nothing twice.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from tickets.services.sla import sla_alarms_due
+
+    now = timezone.now()
+    due = sla_alarms_due(until=now + timedelta(seconds=settings.SLA_TICK_SECONDS))
+    for ticket_id, at in due:
+        if at <= now:
+            sla_fire.delay(ticket_id)
+        else:
+            sla_fire.apply_async((ticket_id,), eta=at)
+    return len(due)
+
+
+@shared_task(acks_late=True)
+def sla_fire(ticket_id: int) -> int:
+    from tickets.services.sla import sla_alarms_fire
+
+    return len(sla_alarms_fire(ticket_id=ticket_id))
 
 
 def routing_request(ticket_ids: list[int]) -> None:

@@ -345,6 +345,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 # The sweeps that re-queue work a dead worker held (inbound events, outbound messages) run this often.
 REQUEUE_INTERVAL_SECONDS = env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1)
+# How often the SLA timers look at the index of due alarms; each look also arms exact timers for the
+# alarms that fall due before the next one.
+SLA_TICK_SECONDS = float(env.integer("SLA_TICK_MS", 1000, minimum=100)) / 1000
 # Each channel kind's periodic jobs (mailbox polling, …) join this at start-up from its registry entry
 # (channels_in/registry.py), at the interval its setting names.
 CELERY_BEAT_SCHEDULE = {
@@ -356,6 +359,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.requeue_stale_messages",
         "schedule": float(REQUEUE_INTERVAL_SECONDS),
     },
+    "sla-tick": {
+        "task": "tickets.tasks.sla_tick",
+        "schedule": SLA_TICK_SECONDS,
+    },
 }
 EMAIL_POLL_SECONDS = env.integer("EMAIL_POLL_SECONDS", 60, minimum=5)
 EMBEDDED_WORKER_THREADS = env.integer("EMBEDDED_WORKER_THREADS", 2, minimum=1)
@@ -366,6 +373,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INBOUND_MAX_BYTES
 # How long a web process reuses an inbound channel's account (token, active flag) before reading it again.
 INBOUND_ACCOUNT_CACHE_SECONDS = env.integer("INBOUND_ACCOUNT_CACHE_SECONDS", 5, minimum=0)
 REOPEN_WINDOW_DAYS = env.integer("REOPEN_WINDOW_DAYS", 7, minimum=0)
+# The languages customers' messages are recognised in (tickets/language.py), for rules and routing.
+DETECT_LANGUAGES = env.string_list("DETECT_LANGUAGES", ["it", "en", "de", "fr", "es"])
+# What an open ticket costs of an agent's capacity, by channel kind, where a team does not say.
+ROUTING_CHANNEL_WEIGHTS = {"webchat": 3, "email": 1, "api": 1}
 STALE_WORK_SECONDS = env.integer("STALE_WORK_SECONDS", 30, minimum=1)
 # Inbound events are filed by at most this many drains at once (channels_in/drain.py). One drain files
 # the largest batches, which costs the least CPU per message; more use more cores.

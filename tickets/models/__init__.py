@@ -2,7 +2,7 @@ from tickets.models.config import BusinessCalendar, CannedResponse, RoutingRule,
 from tickets.models.contacts import Contact, ContactIdentity, ContactMerge, MergeSuggestion
 from tickets.models.messages import Attachment, Message
 from tickets.models.teams import AgentProfile, Team
-from tickets.models.tickets import Tag, Ticket, TicketEvent
+from tickets.models.tickets import SlaMetricEvent, Tag, Ticket, TicketEvent
 
 __all__ = [
     "AgentProfile",
@@ -16,6 +16,7 @@ __all__ = [
     "Message",
     "RoutingRule",
     "SLAPolicy",
+    "SlaMetricEvent",
     "Survey",
     "Tag",
     "Team",

@@ -66,6 +66,9 @@ class SLAPolicy(models.Model):
     warning_percent = models.PositiveSmallIntegerField(
         default=80, validators=[MinValueValidator(1), MaxValueValidator(99)]
     )
+    # What happens at a warning and at a breach: {"warning": {"notify": true},
+    # "breach": {"priority": "raise", "team": 3, "unassign": true, "tag": "sla-breached"}}.
+    escalations = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -77,9 +80,16 @@ class SLAPolicy(models.Model):
         return self.name
 
     def clean(self) -> None:
-        problems = sla_targets_errors(self.priority_targets)
+        from tickets.services.sla_escalation import escalation_errors
+
+        found = {
+            "priority_targets": sla_targets_errors(self.priority_targets),
+            "escalations": escalation_errors(self.escalations),
+            "conditions": rule_errors(conditions=self.conditions, actions={}).get("conditions", []),
+        }
+        problems = {field: errors for field, errors in found.items() if errors}
         if problems:
-            raise ValidationError({"priority_targets": problems})
+            raise ValidationError(problems)
 
     def targets_for(self, priority: int) -> dict[Metric, timedelta]:
         """The targets that apply to a ticket of ``priority``; a metric without one is left out."""

@@ -16,6 +16,9 @@ class Contact(models.Model):
     tier = models.CharField(_("tier"), max_length=40, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # The company's own facts about the customer ({"contract": "gold", "city": "Milano"}): routing rules
+    # read them (``contact_attribute``).
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_contacts"
     )

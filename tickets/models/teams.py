@@ -14,6 +14,16 @@ class Team(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     assignment_strategy = models.CharField(max_length=20, choices=Strategy.choices, default=Strategy.MANUAL)
+    # The policy of the team's tickets that no routing rule gave one.
+    sla_policy = models.ForeignKey(
+        "tickets.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # How long a ticket waits for an agent with the skills and language it needs before any agent of the
+    # team may take it; 0 never relaxes.
+    skills_fallback_minutes = models.PositiveIntegerField(default=10)
+    # What one open ticket costs of an agent's capacity, by channel kind: {"webchat": 3, "email": 1}.
+    # Kinds not named cost ``settings.ROUTING_CHANNEL_WEIGHTS``'s value, else 1.
+    channel_weights = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

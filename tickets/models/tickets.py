@@ -94,6 +94,17 @@ class Ticket(models.Model):
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     next_response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # The SLA clocks (``tickets.sla_clock``), their earliest due time (queues sort and filter by it) and
+    # the next warning or breach to fire (the timers' index); see tickets/services/sla.py.
+    sla_state = models.JSONField(default=dict, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_alarm_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # Routing rules run once per life of the ticket: when created, and again after each reopen.
+    triaged_round = models.PositiveIntegerField(default=0)
+    # Skills a rule said the ticket needs: only agents with all of them (and its language) get it, until
+    # the team's fallback wait has passed.
+    required_skills = models.JSONField(default=list, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_agent_message_at = models.DateTimeField(null=True, blank=True)
@@ -139,6 +150,16 @@ class Ticket(models.Model):
                 condition=Q(status__in=["solved", "closed"]),
                 name="ticket_closed_queue",
             ),
+            # The timers' index: what is due is a range scan, whatever the number of open tickets.
+            models.Index(
+                fields=["sla_alarm_at"], condition=Q(sla_alarm_at__isnull=False), name="ticket_sla_alarm"
+            ),
+            # "Breaching soon" and the due-time sort, over open tickets whose clocks run.
+            models.Index(
+                fields=["sla_due_at", "id"],
+                condition=Q(status__in=["new", "open", "pending", "on_hold"], sla_due_at__isnull=False),
+                name="ticket_sla_due",
+            ),
             # Every column the inbox counts read: they are counted from this index alone.
             models.Index(
                 fields=["team", "assignee", "status", "id"],
@@ -183,3 +204,29 @@ class TicketEvent(models.Model):
         from tickets.reasons import reason_from_data, reason_render
 
         return reason_render(reason_from_data(self.reason_data)) if self.reason_data else self.reason
+
+
+class SlaMetricEvent(models.Model):
+    """What happened to one SLA clock of a ticket, and when: the history reports measure SLAs from."""
+
+    class Kind(models.TextChoices):
+        APPLIED = "apply_sla", _("Policy applied")
+        ACTIVATED = "activate", _("Started")
+        PAUSED = "pause", _("Paused")
+        FULFILLED = "fulfill", _("Fulfilled")
+        WARNING = "warning", _("Warning")
+        BREACHED = "breach", _("Breached")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_events", db_index=False)
+    metric = models.CharField(max_length=20, blank=True)  # blank for "apply_sla", which concerns them all
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True)
+    policy = models.ForeignKey("tickets.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["ticket_id", "at", "id"]
+        indexes = [models.Index(fields=["ticket", "at"], name="sla_event_ticket_at")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.metric} {self.kind} at {self.at:%Y-%m-%d %H:%M}"

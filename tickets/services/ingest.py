@@ -285,6 +285,8 @@ def after_filing(*, ticket: Ticket, message: Message, ticket_is_new: bool, fetch
 
     if ticket_is_new:
         tasks.routing_request([ticket.pk])
+    elif ticket.sla_policy_id is not None:
+        tasks.sla_sync_request([ticket.pk])
     if fetch_attachments:
         tasks.fetch_attachments.delay_on_commit(message.pk)
 

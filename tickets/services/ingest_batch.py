@@ -175,6 +175,11 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccountLike]]) -> list
     from tickets import tasks
 
     tasks.routing_request([ticket.pk for ticket, _identity in created.values()])
+    # Customer messages on tickets with an SLA: their clocks move on in a task (no statement here).
+    fresh = {ticket.pk for ticket, _identity in created.values()}
+    tasks.sla_sync_request(
+        sorted({m.ticket_id for m in messages if m.ticket.sla_policy_id and m.ticket_id not in fresh})
+    )
     rows_update(
         Ticket,
         list({message.ticket_id: message.ticket for message in messages}.values()),

@@ -27,6 +27,7 @@ from tickets.channel_port import (
 )
 from tickets.models import ContactIdentity, Message, Ticket
 from tickets.selectors import reply_sources
+from tickets.services import sla
 from tickets.services.outgoing_attachments import Upload, attachments_add, uploads_check
 
 logger = logging.getLogger(__name__)
@@ -160,6 +161,7 @@ def message_send_reply(
             ticket.status = Ticket.Status.OPEN
         ticket.updated_at = now
         events.message_event_record(ticket=ticket, message=message, actor=author)
+        sla_moved = sla.sla_sync(ticket=ticket, at=now)
         ticket.save(
             update_fields=[
                 "last_agent_message_at",
@@ -168,8 +170,11 @@ def message_send_reply(
                 "status",
                 "updated_at",
                 "seq",
+                *(sla.SLA_FIELDS if sla_moved else ()),
             ]
         )
+        if sla_moved:
+            sla.sla_published(ticket)
         tasks.deliver_message.delay_on_commit(message.pk)
     return message
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from tickets import events
 from tickets.models import Tag, Team, Ticket
 from tickets.reasons import Reason
+from tickets.services import sla
 from tickets.services.serialize import ticket_data
 
 _UNSET: Any = object()
@@ -69,6 +70,11 @@ def ticket_update(
         if not changes:
             return locked
         locked.updated_at = timezone.now()
+        changed = {event_type for event_type, _data in changes}
+        if "ticket.priority_changed" in changed:
+            sla.sla_priority_changed(ticket=locked)
+        if "ticket.status_changed" in changed and sla.sla_sync(ticket=locked, at=locked.updated_at):
+            sla.sla_published(locked)
         groups = events.ticket_staff_groups(locked, also_team_id=old_team_id, also_user_id=old_assignee_id)
         for event_type, data in changes:
             events.ticket_event_record(
