@@ -27,6 +27,12 @@ EXAMPLES = [
     Reason("sla.policy", {"policy": "Gold 4h"}),
     Reason("ticket.customer_wrote_again"),
     Reason("ticket.split_from", {"ticket": 12, "note": "due problemi"}),
+    Reason("sla.team_default", {"policy": "Standard", "team": "Billing"}),
+    Reason("sla.policy_conditions", {"policy": "VIP"}),
+    Reason("sla.warning", {"metric": "first_response", "policy": "Gold 4h"}),
+    Reason("sla.breach", {"metric": "resolution", "policy": "Gold 4h"}),
+    Reason("sla.escalation", {"policy": "Gold 4h", "alarm": "breach", "metric": "next_response"}),
+    Reason("routing.skills_fallback", {"skills": "fatturazione", "minutes": 10, "team": "Billing"}),
 ]
 
 
@@ -104,6 +110,8 @@ def test_data_written_by_hand_or_another_version_is_still_read() -> None:
         (EXAMPLES[3], "Tech assigns tickets by hand: the ticket waits in the team's queue."),
         (EXAMPLES[4], "Nobody in Tech is online with free capacity: the ticket waits in the team's queue."),
         (EXAMPLES[5], "SLA policy “Gold 4h” applies."),
+        (EXAMPLES[10], "SLA warning: the first response target of “Gold 4h” is close."),
+        (EXAMPLES[12], "Escalated by SLA policy “Gold 4h” on breach of next response."),
     ],
 )
 def test_each_reason_reads_as_a_sentence_in_english(reason: Reason, sentence: str) -> None:

@@ -393,8 +393,8 @@ def test_each_problem_of_a_condition_is_named_at_its_place(condition: object, pr
         (
             {"teams": 2},
             [
-                'actions: unknown action "teams"; known: assignee, continue, priority, sla_policy, spam, '
-                "tags, team"
+                'actions: unknown action "teams"; known: assignee, continue, priority, skills, sla_policy, '
+                "spam, tags, team"
             ],
         ),
     ],
