@@ -33,6 +33,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How long a search may find no working time before it gives up: a calendar with no working hour is
 # refused when saved, but a long list of one-off holidays can still cover every working day for a while.
 _HORIZON_DAYS = 3 * 366
+# A calendar open around the clock merges into one endless span: without an end to stop at, a span is
+# handed out once it is this long, and the next one carries on from where it stops.
+_MERGE_LIMIT = timedelta(days=7)
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _YEARLY = re.compile(r"^(\d\d)-(\d\d)$")
 
@@ -94,7 +97,7 @@ class BusinessHours:
                 give_up = day + timedelta(days=_HORIZON_DAYS)
                 if pending is None:
                     pending = span
-                elif span[0] <= pending[1]:
+                elif span[0] <= pending[1] and (end is not None or pending[1] - pending[0] < _MERGE_LIMIT):
                     pending = (pending[0], max(pending[1], span[1]))
                 else:
                     yield pending

@@ -161,6 +161,17 @@ def test_a_whole_day_and_a_shift_to_midnight() -> None:
     assert business_between(hours, monday, monday + timedelta(days=2)) == timedelta(hours=30)
 
 
+def test_a_calendar_open_around_the_clock_counts_every_hour_however_far() -> None:
+    always = business_hours(
+        time_zone="Europe/Rome", intervals={day: [["00:00", "24:00"]] for day in WEEKDAYS}
+    )
+    start = rome(2026, 12, 5, 13, 14)
+
+    assert business_add(always, start, timedelta(minutes=60)) == start + timedelta(minutes=60)
+    assert business_add(always, start, timedelta(days=20)) == start + timedelta(days=20)
+    assert business_between(always, start, start + timedelta(days=20)) == timedelta(days=20)
+
+
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         business_between(office(), datetime(2026, 11, 30, 9, 0), rome(2026, 11, 30, 10, 0))  # noqa: DTZ001
@@ -176,6 +187,7 @@ def test_negative_durations_are_refused_and_a_zero_one_is_the_start() -> None:
 
 
 _CALENDARS = [
+    business_hours(time_zone="UTC", intervals={day: [["00:00", "24:00"]] for day in WEEKDAYS}),
     office(country="IT", subdivision="RM"),
     business_hours(
         time_zone="Europe/Rome", intervals={"sat": [["22:00", "06:00"]], "wed": [["08:00", "12:00"]]}
