@@ -16,7 +16,7 @@ from types import ModuleType
 
 from channels_in.api import demo as api_demo
 from channels_in.models import ChannelAccount
-from tickets import demo
+from tickets import demo, demo_sla
 from tickets.demo import DemoContext
 from tickets.tasks import tasks_deferred
 
@@ -38,6 +38,7 @@ def demo_seed() -> DemoSummary:
     added, present = demo.conversations_seed(
         context, sender=lambda customer: api_demo.customer_claim(channel, customer)
     )
+    demo_sla.sla_demo_seed(people, channel_id=channel.pk)
     summary = DemoSummary(conversations_added=added, conversations_present=present)
     for name, module in channel_demo_modules().items():
         seed = getattr(module, "demo_seed", None)

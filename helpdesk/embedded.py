@@ -87,10 +87,11 @@ def start(*, threads: int | None = None) -> Running:
     clock.start()
 
     from channels_in.tasks import requeue_stale_events
-    from tickets.tasks import requeue_stale_messages
+    from tickets.tasks import requeue_stale_messages, route_untriaged
 
     requeue_stale_events.delay()
     requeue_stale_messages.delay()
+    route_untriaged.delay()
     logger.info("in-process worker (queues %s) and beat started", ", ".join(QUEUES))
     return Running(worker=worker, worker_thread=worker_thread, beat=clock)
 

@@ -37,6 +37,22 @@ def route_tickets(ticket_ids: list[int]) -> int:
     return tickets_route(ticket_ids=ticket_ids)
 
 
+@shared_task
+def route_untriaged() -> int:
+    """Route again the tickets whose routing task was lost; the rules run once all the same."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from tickets.services.triage import tickets_untriaged
+
+    found = tickets_untriaged(quiet_since=timezone.now() - timedelta(seconds=settings.STALE_WORK_SECONDS))
+    if found:
+        route_tickets.delay(found)
+    return len(found)
+
+
 @shared_task(acks_late=True)
 def sla_sync_tickets(ticket_ids: list[int]) -> int:
     from tickets.services.sla import sla_tickets_sync

@@ -117,3 +117,31 @@ def test_the_demo_integrator_accepts_only_signed_replies(client: Client) -> None
 
     assert good.status_code == 200 and good.json() == {"id": "demo-reply-41"}
     assert forged.status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_rules_policies_skills_and_every_sla_state() -> None:
+    from tickets.demo_sla import CALENDAR, STANDARD, URGENT
+    from tickets.models import BusinessCalendar, RoutingRule, SLAPolicy
+
+    demo_seed()
+
+    calendar = BusinessCalendar.objects.get(name=CALENDAR)
+    assert (calendar.time_zone, calendar.country) == ("Europe/Rome", "IT")
+    assert calendar.hours().is_holiday(__import__("datetime").date(2026, 12, 25))
+    assert set(SLAPolicy.objects.values_list("name", flat=True)) == {STANDARD, URGENT}
+    assert RoutingRule.objects.count() >= 3
+    for rule in RoutingRule.objects.all():
+        rule.full_clean()  # every demo rule is one an administrator could save
+    assert all(AgentProfile.objects.filter(role="agent").values_list("skills", flat=True))
+    assert set(Team.objects.values_list("sla_policy__name", flat=True)) == {STANDARD}
+    open_tickets = Ticket.objects.filter(
+        status__in=Ticket.OPEN_STATUSES, origin_channel__key=api_demo.API_CHANNEL_KEY
+    )
+    assert not open_tickets.filter(sla_policy__isnull=True).exists()
+    assert open_tickets.filter(sla_breached_at__isnull=False).exists()  # breached
+    warned = TicketEvent.objects.filter(type="ticket.sla_warning").values_list("ticket_id", flat=True)
+    assert open_tickets.filter(pk__in=warned, sla_breached_at__isnull=True).exists()  # warned, not yet late
+    assert open_tickets.filter(sla_due_at__isnull=True, status="pending").exists()  # paused
+    assert open_tickets.filter(sla_due_at__isnull=False, sla_breached_at__isnull=True).count() >= 3  # running
+    assert TicketEvent.objects.filter(type="ticket.sla_breached").exists()

@@ -359,6 +359,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.requeue_stale_messages",
         "schedule": float(REQUEUE_INTERVAL_SECONDS),
     },
+    "route-untriaged": {
+        "task": "tickets.tasks.route_untriaged",
+        "schedule": float(REQUEUE_INTERVAL_SECONDS),
+    },
     "sla-tick": {
         "task": "tickets.tasks.sla_tick",
         "schedule": SLA_TICK_SECONDS,

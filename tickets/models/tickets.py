@@ -154,6 +154,14 @@ class Ticket(models.Model):
             models.Index(
                 fields=["sla_alarm_at"], condition=Q(sla_alarm_at__isnull=False), name="ticket_sla_alarm"
             ),
+            # Open tickets the routing rules have not seen this round (a lost routing task): the sweep's.
+            models.Index(
+                fields=["id"],
+                condition=Q(
+                    status__in=["new", "open", "pending", "on_hold"], triaged_round__lte=F("reopened_count")
+                ),
+                name="ticket_untriaged",
+            ),
             # "Breaching soon" and the due-time sort, over open tickets whose clocks run.
             models.Index(
                 fields=["sla_due_at", "id"],

@@ -75,9 +75,15 @@ def policy_hours(policy: SLAPolicy | None) -> BusinessHours:
 
 
 def sla_apply(
-    *, ticket: Ticket, policy: SLAPolicy | None, at: datetime, reason: Reason | None = None
+    *,
+    ticket: Ticket,
+    policy: SLAPolicy | None,
+    at: datetime,
+    reason: Reason | None = None,
+    since: datetime | None = None,
 ) -> bool:
-    """Give the ticket ``policy`` (or none): clocks counted from its creation, then caught up with it.
+    """Give the ticket ``policy`` (or none): clocks counted from its creation (or ``since``), then caught
+    up with what has happened to it.
 
     Records the change on the audit trail; returns whether anything changed.
     """
@@ -90,7 +96,7 @@ def sla_apply(
         _store(ticket, SlaState(clocks={}), ALWAYS)
         return True
     hours = policy_hours(policy)
-    started = sla_start(targets=policy.targets_for(ticket.priority), at=ticket.created_at)
+    started = sla_start(targets=policy.targets_for(ticket.priority), at=since or ticket.created_at)
     state = sla_follow(started, facts=ticket_facts(ticket), hours=hours, at=at)
     changes = sla_metric_changes(SlaState(clocks={}), state, at=at)
     rows = [SlaMetricEvent(ticket=ticket, kind=SlaMetricEvent.Kind.APPLIED, at=at, policy=policy)]

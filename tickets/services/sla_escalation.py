@@ -87,8 +87,11 @@ def _value_problem(key: str, value: object) -> str:
         ok = value == "raise" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4)
         return "" if ok else gettext('expected "raise" or a priority from 1 to 4')
     if key == "team":
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        if not whole or not Team.objects.filter(pk=value).exists():
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not Team.objects.filter(pk=value).exists()
+        ):
             return gettext("%(value)r is not a team id") % {"value": value}
         return ""
     return "" if isinstance(value, str) and value.strip() else gettext("expected a tag")

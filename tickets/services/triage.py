@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -132,6 +134,20 @@ def ticket_triage(*, ticket_id: int, actor: User | None = None, again: bool = Fa
     return ticket
 
 
+def tickets_untriaged(*, quiet_since: datetime, limit: int = 500) -> list[int]:
+    """Open tickets the rules have not seen this round and nobody touched since ``quiet_since``: their
+    routing task was lost (a killed worker, a broker that forgot it). Read from a partial index."""
+    return list(
+        Ticket.objects.filter(
+            status__in=Ticket.OPEN_STATUSES,
+            triaged_round__lte=F("reopened_count"),
+            updated_at__lt=quiet_since,
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def _decision_apply(ticket: Ticket, decision: RoutingDecision, actor: User | None) -> Ticket:
     by_action = {str(reason.values.get("action")): reason for reason in decision.reasons}
     if decision.team_id is not None and decision.team_id != ticket.team_id:
@@ -197,7 +213,7 @@ def _sla_choose(
                 reason = Reason("sla.policy_conditions", {"policy": policy.name})
                 break
     if chosen is None and ticket.team is not None and ticket.team.sla_policy_id in by_id:
-        chosen = by_id[ticket.team.sla_policy_id]  # type: ignore[index]
+        chosen = by_id[ticket.team.sla_policy_id]
         reason = Reason("sla.team_default", {"policy": chosen.name, "team": ticket.team.name})
     if chosen is None:
         return

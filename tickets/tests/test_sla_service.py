@@ -332,3 +332,23 @@ def test_customer_messages_filed_on_either_path_move_the_clocks_on_after_commit(
         assert waiting.awaiting_agent_since is not None
         assert waiting.next_response_due_at == waiting.awaiting_agent_since + timedelta(minutes=30)
         assert waiting.sla_due_at == waiting.next_response_due_at
+
+
+def test_a_ticket_whose_routing_task_was_lost_is_found_by_the_sweep_and_triaged_once(
+    api_channel: ChannelAccount, billing: Team
+) -> None:
+    from tickets.services.triage import tickets_untriaged
+    from tickets.tasks import route_untriaged
+
+    Team.objects.filter(pk=billing.pk).update(sla_policy=policy())
+    lost = new_ticket(api_channel)  # its routing task never ran: the test sends none on commit
+    triaged = new_ticket(api_channel)
+    ticket_triage(ticket_id=triaged.pk)
+    assert tickets_untriaged(quiet_since=timezone.now() - timedelta(minutes=1)) == []  # too recent
+
+    Ticket.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert tickets_untriaged(quiet_since=timezone.now() - timedelta(minutes=1)) == [lost.pk]
+    assert route_untriaged() == 1
+
+    assert reloaded(lost).sla_policy is not None and reloaded(lost).triaged_round == 1
+    assert tickets_untriaged(quiet_since=timezone.now()) == []
