@@ -352,3 +352,22 @@ def test_a_ticket_whose_routing_task_was_lost_is_found_by_the_sweep_and_triaged_
 
     assert reloaded(lost).sla_policy is not None and reloaded(lost).triaged_round == 1
     assert tickets_untriaged(quiet_since=timezone.now()) == []
+
+
+def test_the_timeline_says_what_the_sla_did_in_the_readers_language(api_channel: ChannelAccount) -> None:
+    from django.utils import translation
+
+    from tickets.views.timeline import describe
+
+    ticket = aged(new_ticket(api_channel), minutes=61)
+    sla.sla_apply(ticket=ticket, policy=policy(), at=timezone.now())
+    ticket.save(update_fields=sla.SLA_FIELDS)
+    sla.sla_alarms_fire(ticket_id=ticket.pk)
+    breached = TicketEvent.objects.get(ticket=ticket, type="ticket.sla_breached")
+
+    with translation.override("en"):
+        assert describe(breached, users={}, teams={}).startswith("SLA breached: the first response was due at")
+        assert breached.reason_text == "SLA breached: the first response target of “Standard” has passed."
+    with translation.override("it"):
+        assert describe(breached, users={}, teams={}).startswith("SLA violato: la prima risposta era dovuta")
+        assert "“Standard” è scaduto" in breached.reason_text

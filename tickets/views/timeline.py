@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from tickets.models import Message, Team, Ticket, TicketEvent
@@ -50,6 +52,23 @@ def _status_label(value: Any) -> str:
 
 def _priority_label(value: Any) -> str:
     return str(dict(Ticket.Priority.choices).get(value, value))
+
+
+def _metric_label(value: Any) -> str:
+    words = {
+        "first_response": _("first response"),
+        "next_response": _("next response"),
+        "resolution": _("resolution"),
+    }
+    return str(words.get(str(value), value or "?"))
+
+
+def _moment(value: Any) -> str:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return "?"
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
 def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]) -> str:
@@ -110,6 +129,18 @@ def describe(event: TicketEvent, *, users: dict[int, str], teams: dict[int, str]
         return _("%(actor)s undid the merge of contact #%(other)s into this customer") % {
             **names,
             "other": data.get("source_id"),
+        }
+    if kind == "ticket.sla_applied":
+        return _("SLA policy applied")
+    if kind == "ticket.sla_warning":
+        return _("SLA warning: the %(metric)s is due at %(due)s") % {
+            "metric": _metric_label(data.get("metric")),
+            "due": _moment(data.get("due_at")),
+        }
+    if kind == "ticket.sla_breached":
+        return _("SLA breached: the %(metric)s was due at %(due)s") % {
+            "metric": _metric_label(data.get("metric")),
+            "due": _moment(data.get("alarm_at")),
         }
     if kind == "ticket.split":
         return _("%(actor)s split a message into the new ticket #%(other)s") % {
