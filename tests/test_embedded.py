@@ -374,3 +374,44 @@ def _inbound(account: ChannelAccount) -> Any:
         sender=IdentityClaim(IdentityKind.API, f"{account.pk}:someone", verified=True),
         text="Ciao",
     )
+
+
+SLA_DUE_SOON = """
+from datetime import timedelta
+from django.db import transaction
+from django.utils import timezone
+from tickets.models import SLAPolicy, Ticket
+from tickets.services import sla
+with transaction.atomic():
+    ticket = Ticket.objects.filter(status="new", first_response_at__isnull=True).order_by("pk").first()
+    ticket.sla_policy, ticket.sla_state = None, {}
+    urgent = SLAPolicy.objects.get(name="Urgente")
+    since = timezone.now() - timedelta(minutes=urgent.first_response_minutes) + timedelta(seconds=3)
+    sla.sla_apply(ticket=ticket, policy=urgent, at=timezone.now(), since=since)
+    ticket.save(update_fields=sla.SLA_FIELDS)
+print(ticket.pk)
+"""
+
+
+def test_the_in_process_timers_fire_a_breach_and_route_what_the_seed_left(server: Server) -> None:
+    ticket_id = int(server.manage("shell", "-c", SLA_DUE_SOON).strip().splitlines()[-1])
+
+    _wait_for(
+        lambda: server.query(
+            "select 1 from tickets_ticketevent where ticket_id = ? and type = 'ticket.sla_breached'",
+            ticket_id,
+        ),
+        timeout=30,
+        what=f"the breach of ticket {ticket_id}",
+    )
+    # The channels' demo tickets were filed with their routing left to the server: its sweep ran it.
+    _wait_for(
+        lambda: (
+            not server.query(
+                "select id from tickets_ticket where status in ('new', 'open', 'pending', 'on_hold') "
+                "and triaged_round <= reopened_count"
+            )
+        ),
+        timeout=40,
+        what="every open ticket triaged",
+    )
