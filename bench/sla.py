@@ -159,6 +159,7 @@ async def breaches_measure(
     url = stack.asgi_url.replace("http://", "ws://") + "/ws/agent/"
     lags: list[float] = []
     seen: set[int] = set()
+    kinds: dict[str, int] = {}
     async with connect(
         url,
         additional_headers={"Cookie": f"sessionid={template['session']}"},
@@ -194,6 +195,7 @@ async def breaches_measure(
             except TimeoutError:
                 break
             arrived = time.time()
+            kinds[json.loads(raw).get("type", "?")] = kinds.get(json.loads(raw).get("type", "?"), 0) + 1
             if '"ticket.sla_breached"' not in raw:
                 continue
             frame = json.loads(raw)
@@ -202,6 +204,7 @@ async def breaches_measure(
             seen.add(frame["ticket_id"])
             lags.append(arrived - datetime.fromisoformat(frame["data"]["alarm_at"]).timestamp())
         posted, errors = await poster
+    print("frames", kinds, flush=True)
     ms = [lag * 1000 for lag in lags]
     return {
         "breaches_expected": args.breaches,
@@ -265,10 +268,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         asgi_workers=1,
         asgi_args=("--lifespan=off", "--ws-per-message-deflate=false"),
         beat=True,
+        extra_env={"LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING")},
         workers=[
             WorkerSpec("ingest", ("ingest",), concurrency=2),
             WorkerSpec("other", ("routing", "default", "outbound"), concurrency=2),
-            WorkerSpec("sla", ("sla",), concurrency=4, pool="threads"),
+            WorkerSpec("sla", ("sla",), concurrency=2),
         ],
     )
     stack = Stack(config)
@@ -298,6 +302,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 idle = (sla_cpu(stack) - before) / (time.perf_counter() - clock) * 60
                 result = asyncio.run(breaches_measure(stack, template, args))
                 row = {"open_tickets": size, "idle_cpu_seconds_per_minute": round(idle, 2), **result}
+                if result["breaches_received"] < args.breaches:
+                    for name in ("beat", "celery-sla"):
+                        print(f"--- {name} log (tail)\n{stack.logs(name)}", flush=True)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 present += args.breaches

@@ -207,7 +207,11 @@ def _week(
     week: list[tuple[tuple[time, timedelta], ...]] = []
     for name in WEEKDAYS:
         shifts: list[tuple[time, timedelta]] = []
-        for pair in intervals.get(name) or ():
+        day = intervals.get(name) or ()
+        if not isinstance(day, list | tuple):
+            problems.append(_('%(day)s: expected a list of ["HH:MM", "HH:MM"] pairs.') % {"day": name})
+            day = ()
+        for pair in day:
             shift = _shift(pair)
             if shift is None:
                 problems.append(

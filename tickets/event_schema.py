@@ -148,6 +148,40 @@ class MessageReaction(_Strict):
     identity_value: str
 
 
+SlaMetricName = Literal["first_response", "next_response", "resolution"]
+
+
+class SlaMetric(_Strict):
+    """One clock of a ticket: when it falls due (``None`` unless it runs), when it was met, its alarms."""
+
+    due_at: str | None
+    fulfilled_at: str | None
+    breached: bool
+    warned: bool
+
+
+class SlaApplied(_Strict):
+    """A policy was given to the ticket, with the due times it gives (``tickets.services.sla.sla_data``)."""
+
+    policy_id: int
+    sla_policy_id: int | None
+    sla_due_at: str | None
+    sla_breached_at: str | None
+    sla_paused: bool
+    sla_metrics: dict[SlaMetricName, SlaMetric]
+    ticket: TicketData
+
+
+class SlaAlarm(_Strict):
+    """A warning or a breach of one metric; ``notify`` says whether the policy wants people told."""
+
+    metric: SlaMetricName
+    due_at: str | None
+    alarm_at: str
+    notify: bool
+    ticket: TicketData
+
+
 TICKET_EVENT_DATA: dict[str, type[BaseModel]] = {
     "ticket.created": TicketData,
     "ticket.reopened": TicketData,
@@ -162,6 +196,9 @@ TICKET_EVENT_DATA: dict[str, type[BaseModel]] = {
     "ticket.unmerged": Unmerged,
     "ticket.split": Split,
     "ticket.contact_merge_undone": ContactMergeUndone,
+    "ticket.sla_applied": SlaApplied,
+    "ticket.sla_warning": SlaAlarm,
+    "ticket.sla_breached": SlaAlarm,
     "message.created": MessageData,
     "message.status": DeliveryStatus,
     "message.edited": MessageEdited,
@@ -244,11 +281,25 @@ class CollisionEvent(_Strict):
     at: str
 
 
+class SlaChangedEvent(_Strict):
+    """The ticket's due times moved (a reply, a pause, a customer waiting): live only, to its staff."""
+
+    type: Literal["ticket.sla_changed"]
+    ticket_id: int
+    sla_policy_id: int | None
+    sla_due_at: str | None
+    sla_breached_at: str | None
+    sla_paused: bool
+    sla_metrics: dict[SlaMetricName, SlaMetric]
+    at: str
+
+
 EPHEMERAL_EVENTS: dict[str, type[BaseModel]] = {
     "typing": TypingEvent,
     "customer.typing": CustomerTypingEvent,
     "presence.changed": PresenceEvent,
     "ticket.collision": CollisionEvent,
+    "ticket.sla_changed": SlaChangedEvent,
 }
 
 

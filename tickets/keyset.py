@@ -51,6 +51,8 @@ class Key:
 
 # The ticket queue: most urgent first, then whoever has waited longest, then by id.
 TICKET_QUEUE_KEYS = (Key("priority", descending=True), Key("waiting_since", kind="datetime"), Key("id"))
+# The tickets with a running SLA clock, soonest due first (``selectors.TICKET_DUE_ORDER``).
+TICKET_DUE_KEYS = (Key("sla_due_at", kind="datetime"), Key("id"))
 
 
 def keyset_after(keys: Sequence[Key], values: Sequence[Any], *, reverse: bool = False) -> Q:

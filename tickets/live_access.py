@@ -5,8 +5,9 @@ The rule is the one of ``tickets.access``, applied twice. Before joining a ticke
 event goes to a socket only if the publisher addressed it to a group the agent belongs to *now* (its own
 group, a team it is in, ``supervisors`` if it sees every team), since the publisher chose those groups from
 the ticket's team and assignee at that moment; a live-only ticket event (typing, collision) goes only to a
-socket subscribed to that ticket. Being in a group proves nothing: a socket can be there for a moment before
-a refused subscription, or still be in a team's group after leaving the team.
+socket subscribed to that ticket, or, when its publisher addressed the ticket's staff (``ticket.sla_changed``,
+for the lists), by the rule of recorded events. Being in a group proves nothing: a socket can be there for a
+moment before a refused subscription, or still be in a team's group after leaving the team.
 """
 
 from __future__ import annotations
@@ -99,10 +100,13 @@ def entitled(message: dict[str, Any], *, hears: frozenset[str], subscribed: Iter
 
     ``message`` is a channel-layer message of ``realtime.publisher.layer_message``; ``to`` names the
     groups its publisher addressed. A live-only ticket event (no ``seq``) is for the screens showing the
-    ticket; the ticket's own group never makes anyone an addressee of a recorded event, as only its team,
-    assignee and supervisors may see it.
+    ticket, and for the staff groups its publisher named, as a recorded event is. The ticket's own group
+    never makes anyone an addressee, as only its team, assignee and supervisors may see it; ``hears``
+    never holds a ticket's group, so typing and collision (addressed to that group alone) stay with the
+    subscribed sockets.
     """
+    addressed = not hears.isdisjoint(message.get("to", ()))
     ticket_id = message.get("ticket_id")
     if ticket_id is not None and message.get("seq") is None:
-        return ticket_id in subscribed
-    return not hears.isdisjoint(message.get("to", ()))
+        return ticket_id in subscribed or addressed
+    return addressed

@@ -98,6 +98,20 @@ REASON_TEMPLATES: Mapping[str, Mapping[str, Promise]] = {
             "any agent of %(team)s may take it."
         ),
     },
+    "routing.language_fallback": {
+        "": gettext_lazy(
+            "Nobody speaking %(language)s was free for %(minutes)s minutes: "
+            "any agent of %(team)s may take it."
+        ),
+    },
+    "routing.agent_offline": {
+        "": gettext_lazy(
+            "%(agent)s went offline while the customer waited for an answer: the chat is offered to others."
+        ),
+    },
+    "routing.redistributed": {
+        "": gettext_lazy("The open tickets of %(agent)s were redistributed by a supervisor."),
+    },
     "ticket.customer_wrote_again": {
         "": gettext_lazy("the customer wrote again"),
     },

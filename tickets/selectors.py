@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
@@ -32,6 +33,11 @@ from tickets.search import ticket_search_q
 
 # Most urgent first, then whoever has waited longest; the id makes the order total (stable cursors).
 TICKET_QUEUE_ORDER = ("-priority", "waiting_since", "id")
+# Soonest SLA due time first: the order of the partial index ``ticket_sla_due``, which holds the open
+# tickets with a running clock, so a page is an index walk that stops after a page's rows.
+TICKET_DUE_ORDER = ("sla_due_at", "id")
+# "Breaching soon": due within this long, or already late.
+BREACHING_SOON = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,27 @@ def ticket_filter(tickets: QuerySet[Ticket], *, user: Any, filters: TicketFilter
     if filters.q and filters.q.strip():
         tickets = tickets.filter(ticket_search_q(filters.q))
     return tickets.order_by(*TICKET_QUEUE_ORDER)
+
+
+def _with_due_q() -> Q:
+    # Exactly the condition of ``ticket_sla_due``, so the planner may read the index.
+    return Q(status__in=Ticket.OPEN_STATUSES, sla_due_at__isnull=False)
+
+
+def tickets_due_first(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Those of ``tickets`` with a running SLA clock, soonest due first."""
+    return tickets.filter(_with_due_q()).order_by(*TICKET_DUE_ORDER)
+
+
+def tickets_without_due(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Those of ``tickets`` with no running clock (no policy, waiting on the customer, closed), in queue
+    order: what a list sorted by due time shows after the rest."""
+    return tickets.exclude(_with_due_q()).order_by(*TICKET_QUEUE_ORDER)
+
+
+def breaching_soon_q(*, now: datetime) -> Q:
+    """Open tickets due within ``BREACHING_SOON`` of ``now``, or already late."""
+    return _with_due_q() & Q(sla_due_at__lte=now + BREACHING_SOON)
 
 
 def ticket_get(*, user: Any, ticket_id: int) -> Ticket | None:

@@ -37,6 +37,28 @@ def route_tickets(ticket_ids: list[int]) -> int:
     return tickets_route(ticket_ids=ticket_ids)
 
 
+@shared_task(acks_late=True)
+def route_freed(user_id: int) -> int:
+    from tickets.services.routing import capacity_freed
+
+    return capacity_freed(user_id=user_id)
+
+
+@shared_task(acks_late=True)
+def route_after_fallback(ticket_id: int) -> None:
+    from tickets.services.routing import ticket_route
+
+    # The timer itself arms no other: if the ticket still waits, it waits for room to free up.
+    ticket_route(ticket_id=ticket_id, arm_fallback=False)
+
+
+@shared_task(acks_late=True)
+def route_from_offline_agent(user_id: int) -> int:
+    from tickets.services.redistribute import agent_offline_release
+
+    return agent_offline_release(user_id=user_id)
+
+
 @shared_task
 def route_untriaged() -> int:
     """Route again the tickets whose routing task was lost; the rules run once all the same."""
@@ -68,33 +90,30 @@ def sla_sync_request(ticket_ids: list[int]) -> None:
 
 @shared_task
 def sla_tick() -> int:
-    """Fire the alarms that are due, and arm an exact timer for each falling due before the next tick.
+    """Send the alarms due before the next tick to ``sla_fire``, each group with the ETA it falls due at.
 
-    The index of due alarms is the record: a timer lost with a worker or a restarted Redis is found
-    again by the next tick, and firing twice records nothing twice.
+    The index of due alarms is the record: a timer lost with a worker or a restarted Redis is sent again
+    by a later tick, and firing twice records nothing twice (tickets/services/sla_timers.py).
     """
-    from datetime import timedelta
-
-    from django.conf import settings
     from django.utils import timezone
 
-    from tickets.services.sla import sla_alarms_due
+    from tickets.services.sla_timers import sla_alarms_arm
 
     now = timezone.now()
-    due = sla_alarms_due(until=now + timedelta(seconds=settings.SLA_TICK_SECONDS))
-    for ticket_id, at in due:
-        if at <= now:
-            sla_fire.delay(ticket_id)
+    armed = sla_alarms_arm(now=now)
+    for moment, alarms in armed:
+        if moment <= now:
+            sla_fire.delay(alarms)
         else:
-            sla_fire.apply_async((ticket_id,), eta=at)
-    return len(due)
+            sla_fire.apply_async((alarms,), eta=moment)
+    return sum(len(alarms) for _moment, alarms in armed)
 
 
 @shared_task(acks_late=True)
-def sla_fire(ticket_id: int) -> int:
-    from tickets.services.sla import sla_alarms_fire
+def sla_fire(alarms: list[tuple[int, str]]) -> int:
+    from tickets.services.sla_timers import sla_alarms_fire_many
 
-    return len(sla_alarms_fire(ticket_id=ticket_id))
+    return sla_alarms_fire_many([(int(ticket_id), str(at)) for ticket_id, at in alarms])
 
 
 def routing_request(ticket_ids: list[int]) -> None:

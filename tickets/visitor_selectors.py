@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from tickets.inbound import IdentityKind
 from tickets.models import AgentProfile, Attachment, ContactIdentity, Message, Ticket
 from tickets.selectors import ticket_events_after
+from tickets.sla_display import SLA_DISPLAY_FIELDS, customer_reply_due_at
 
 HISTORY_LIMIT = 200
 _VISIBLE = [Message.Direction.INBOUND, Message.Direction.OUTBOUND]
@@ -84,20 +85,30 @@ def _as_visitor_message(message: Message) -> VisitorMessage:
     )
 
 
+def _open_ticket_messages(account_id: int, visitor_id: str) -> QuerySet[Message]:
+    return Message.objects.filter(
+        channel_account_id=account_id,
+        identity__kind=IdentityKind.WEBCHAT,
+        identity__value=visitor_id,
+        direction=Message.Direction.INBOUND,
+        ticket__status__in=Ticket.OPEN_STATUSES,
+    ).order_by("-sent_at", "-id")
+
+
 def visitor_open_ticket_id(*, account_id: int, visitor_id: str) -> int | None:
     """The open ticket the visitor is writing on through this chat, if any (the latest one)."""
-    return (
-        Message.objects.filter(
-            channel_account_id=account_id,
-            identity__kind=IdentityKind.WEBCHAT,
-            identity__value=visitor_id,
-            direction=Message.Direction.INBOUND,
-            ticket__status__in=Ticket.OPEN_STATUSES,
-        )
-        .order_by("-sent_at", "-id")
-        .values_list("ticket_id", flat=True)
-        .first()
-    )
+    return _open_ticket_messages(account_id, visitor_id).values_list("ticket_id", flat=True).first()
+
+
+def visitor_reply_due_at(*, account_id: int, visitor_id: str) -> datetime | None:
+    """When the visitor may expect a person's answer on their open ticket, by its SLA (one query).
+
+    ``None`` when there is no such promise (no open ticket, no policy, no answer owed): the chat's own
+    usual answer time applies then. Only a time: nothing about who will answer.
+    """
+    latest = _open_ticket_messages(account_id, visitor_id).values("ticket_id")[:1]
+    ticket = Ticket.objects.filter(pk=Subquery(latest)).only("status", *SLA_DISPLAY_FIELDS).first()
+    return customer_reply_due_at(ticket) if ticket is not None else None
 
 
 def visitor_messages_by_id(*, visitor_id: str, message_ids: Iterable[int]) -> list[VisitorMessage]:

@@ -174,7 +174,9 @@ class WidgetConsumer(FrameConsumer):
         messages, marks = await database_sync_to_async(selectors.visitor_catch_up)(
             account=account, visitor_id=visitor.visitor_id, marks=_marks(frame)
         )
-        state = await database_sync_to_async(selectors.availability)(account, config, timezone.now())
+        state = await database_sync_to_async(selectors.availability)(
+            account, config, timezone.now(), visitor_id=visitor.visitor_id
+        )
         await self.send_frame(
             {
                 "type": "hello",
@@ -210,7 +212,7 @@ class WidgetConsumer(FrameConsumer):
             files=frame.get("files") is True,
         )
         state = await database_sync_to_async(selectors.availability)(
-            self.channel.account, self.channel.config, timezone.now()
+            self.channel.account, self.channel.config, timezone.now(), visitor_id=self.visitor.visitor_id
         )
         await self.send_frame(
             {

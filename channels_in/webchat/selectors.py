@@ -72,13 +72,25 @@ def visitor_catch_up(
     return [visitor_message(row, account, visitor_id) for row in rows], seqs
 
 
-def availability(account: ChannelAccount, config: WebchatConfig, now: datetime) -> dict[str, Any]:
-    """Open hours and agents online, as the widget tells the visitor (never who is online)."""
+def availability(
+    account: ChannelAccount, config: WebchatConfig, now: datetime, *, visitor_id: str = ""
+) -> dict[str, Any]:
+    """Open hours and agents online, as the widget tells the visitor (never who is online).
+
+    ``reply_due_at`` is when the visitor's open ticket is due an answer by its SLA, the promise the
+    agents see counted down; without one the widget falls back on ``response_minutes``.
+    """
     is_open = config.open_at(now)
     online = is_open and visitor_selectors.agents_online(team_id=account.default_team_id)
+    due = (
+        visitor_selectors.visitor_reply_due_at(account_id=account.pk, visitor_id=visitor_id)
+        if visitor_id
+        else None
+    )
     return {
         "online": online,
         "open": is_open,
         "response_minutes": config.response_minutes,
+        "reply_due_at": due.isoformat() if due is not None else None,
         "email_fallback": bool(config.fallback_mailbox),
     }

@@ -185,7 +185,9 @@ def session(request: HttpRequest, channel_key: str) -> JsonResponse:
             "name": visitor.name,
             "email": visitor.email,
             "notice": notice,
-            "availability": selectors.availability(account, config, timezone.now()),
+            "availability": selectors.availability(
+                account, config, timezone.now(), visitor_id=visitor.visitor_id
+            ),
         }
     )
 

@@ -348,6 +348,10 @@ REQUEUE_INTERVAL_SECONDS = env.integer("REQUEUE_INTERVAL_SECONDS", 15, minimum=1
 # How often the SLA timers look at the index of due alarms; each look also arms exact timers for the
 # alarms that fall due before the next one.
 SLA_TICK_SECONDS = float(env.integer("SLA_TICK_MS", 1000, minimum=100)) / 1000
+# The most alarms one tick sends, and how long a sent alarm waits before a tick sends it again (its task
+# may have been lost with a worker).
+SLA_TICK_LIMIT = env.integer("SLA_TICK_LIMIT", 5000, minimum=100)
+SLA_RESEND_SECONDS = env.integer("SLA_RESEND_SECONDS", 10, minimum=2)
 # Each channel kind's periodic jobs (mailbox polling, …) join this at start-up from its registry entry
 # (channels_in/registry.py), at the interval its setting names.
 CELERY_BEAT_SCHEDULE = {

@@ -58,6 +58,12 @@
   }
 
   function comesBefore(a, b) {
+    if (list.dataset.order === "due") {
+      // Soonest due first; rows without a running clock follow, in queue order.
+      var da = a.dataset.due ? Number(a.dataset.due) : Infinity, db = b.dataset.due ? Number(b.dataset.due) : Infinity;
+      if (da !== db) return da < db;
+      if (da !== Infinity) return Number(a.dataset.ticketRow) < Number(b.dataset.ticketRow);
+    }
     var pa = Number(a.dataset.priority), pb = Number(b.dataset.priority);
     if (pa !== pb) return pa > pb;
     var wa = Number(a.dataset.waiting), wb = Number(b.dataset.waiting);
@@ -178,6 +184,11 @@
     if (frame.type === "customer.typing") { showCustomerTyping(frame.state === true); return; }
     if (frame.type === "typing") return;
     if (isCustomerMessage(frame)) showCustomerTyping(false);
+    // Due times moved (live only, nothing on the timeline): the header shows them.
+    if (frame.type === "ticket.sla_changed") {
+      soon("actions", function () { refreshPart("ticket-actions", conversation.dataset.actionsUrl); });
+      return;
+    }
     soon("timeline", function () { refreshPart("timeline", conversation.dataset.timelineUrl); });
     if (/^ticket\./.test(frame.type)) {
       soon("actions", function () { refreshPart("ticket-actions", conversation.dataset.actionsUrl); });
@@ -293,6 +304,8 @@
   }
 
   function onFrame(frame) {
+    // Other scripts (sla.js) act on frames too; this one stays the only socket.
+    document.dispatchEvent(new CustomEvent("sportello:frame", { detail: frame }));
     if (frame.type === "hello") {
       attempts = 0;
       setState("connected");

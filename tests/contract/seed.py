@@ -1,6 +1,7 @@
 """The rows a contract run works on: a supervisor with a token, an API channel, and a little of every
 thing the API shows (tickets with a reply, a failed reply, a note with a file, a merge, a canned
-response), so that generated requests meet real objects as well as missing ones.
+response, a routing rule, an SLA policy and its calendar), so that generated requests meet real objects
+as well as missing ones.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tickets.services.canned import canned_response_create
 from tickets.services.contacts import contact_merge
 from tickets.services.messages import message_send_reply, note_add
 from tickets.services.outgoing_attachments import Upload
+from tickets.services.routing_config import business_calendar_create, routing_rule_create, sla_policy_create
 from tickets.tests.api_support import customer_writes
 
 # The smallest valid PNG: one transparent pixel.
@@ -56,4 +58,14 @@ def seed() -> Seeded:
         reason="same person",
     )
     canned_response_create(title="Saluto", shortcut="ciao", body="Buongiorno!", team=None, actor=sam)
+    calendar = business_calendar_create(
+        actor=sam, name="Roma", intervals={"mon": [["09:00", "18:00"]], "fri": [["09:00", "13:00"]]}
+    )
+    policy = sla_policy_create(actor=sam, name="Standard", calendar=calendar, first_response_minutes=60)
+    routing_rule_create(
+        actor=sam,
+        name="Fatture",
+        conditions={"all": [{"field": "subject_or_text", "op": "contains_any", "value": ["fattura"]}]},
+        actions={"team": tech.pk, "sla_policy": policy.pk},
+    )
     return Seeded(token=Token.objects.create(user=sam).key, channel=channel)

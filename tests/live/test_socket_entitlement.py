@@ -13,6 +13,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -209,6 +210,35 @@ def test_a_live_only_event_reaches_only_sockets_subscribed_to_its_ticket(
     before, after = run(scenario())
     assert not [frame for frame in before if frame["type"] == "typing"]
     assert after["agent_id"] == 2
+
+
+def test_due_times_moving_reach_the_lists_of_the_tickets_staff_only(
+    scaled: LiveStack, api_channel: ChannelAccount, alice: User, carla: User, tech: Team
+) -> None:
+    from tickets import event_schema
+    from tickets.tests.sla_support import due_in, sla_policy
+
+    carlas, alices, carla_token = session_cookie(carla), session_cookie(alice), token(carla)
+    _billing_ticket, tech_ticket = _tickets(api_channel, tech, scaled)
+    due_in(tech_ticket, sla_policy(resolution_minutes=480), timedelta(minutes=30))
+
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        # Inbox sockets, on two processes, neither subscribed to the ticket.
+        tech_inbox = await open_socket(scaled, carlas, index=0)
+        billing_inbox = await open_socket(scaled, alices, index=1)
+        await api(
+            scaled, carla_token, "PATCH", f"/api/v1/tickets/{tech_ticket.pk}", {"status": "pending"}, index=1
+        )
+        changed = await tech_inbox.until(is_event("ticket.sla_changed", tech_ticket.pk))
+        others = await billing_inbox.drain(0.7)
+        await tech_inbox.close()
+        await billing_inbox.close()
+        return changed, others
+
+    changed, others = run(scenario())
+    event_schema.check_event(changed)
+    assert changed["sla_paused"] is True and changed["sla_due_at"] is None
+    assert not [frame for frame in others if frame.get("ticket_id") == tech_ticket.pk]
 
 
 def test_an_agent_taken_out_of_a_team_stops_hearing_it(

@@ -20,6 +20,8 @@ from tickets.tests.api_support import new_ticket
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
 HOOKS = "tests.worker.hooks"
+# An alarm sent is not sent again for this long: the time a lost one waits for the next try.
+RESEND = {"SLA_RESEND_SECONDS": "3"}
 BOUND = 45.0
 
 
@@ -59,7 +61,9 @@ def test_a_worker_killed_holding_the_alarm_loses_no_breach(
     flag = tmp_path / "hold.flag"
     flag.write_text("hold")
     doomed = start_worker(
-        beat=True, include=[HOOKS], env={"HOLD_FLAG": str(flag), "HOLD_TASKS": "tickets.tasks.sla_fire"}
+        beat=True,
+        include=[HOOKS],
+        env={"HOLD_FLAG": str(flag), "HOLD_TASKS": "tickets.tasks.sla_fire", **RESEND},
     )
     ticket = ticket_due_in(2)
     wait_until(flag.with_suffix(".held").exists, timeout=BOUND, what=f"alarm held\n{doomed.log()[-3000:]}")
@@ -68,7 +72,7 @@ def test_a_worker_killed_holding_the_alarm_loses_no_breach(
 
     assert breaches(ticket) == []
     flag.unlink()
-    rescuer = start_worker(beat=True)
+    rescuer = start_worker(beat=True, env=RESEND)
     wait_until(lambda: breaches(ticket), timeout=BOUND, what=f"breach\n{rescuer.log()[-3000:]}")
     time.sleep(2.5)
     assert len(breaches(ticket)) == 1

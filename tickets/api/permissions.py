@@ -39,6 +39,16 @@ class IsSupervisorOrReadOnly(IsAgent):
         return request.method in SAFE_METHODS or profile.sees_all_teams
 
 
+class IsSupervisor(IsAgent):
+    """Supervisors and admins only, whatever the method."""
+
+    message = "Only supervisors and admins may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        profile = agent_profile(request.user)
+        return profile is not None and profile.sees_all_teams
+
+
 def is_supervisor(user: Any) -> bool:
     profile = agent_profile(user)
     return profile is not None and profile.sees_all_teams

@@ -8,6 +8,7 @@ import nh3
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tickets.channel_port import channel_account_model
@@ -22,6 +23,7 @@ from tickets.models import (
     Team,
     Ticket,
 )
+from tickets.services.sla import sla_data
 
 User = get_user_model()
 
@@ -83,12 +85,33 @@ class ContactRefSerializer(serializers.ModelSerializer):
         fields = ["id", "name"]
 
 
+class SlaMetricSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(allow_null=True)
+    fulfilled_at = serializers.DateTimeField(allow_null=True)
+    breached = serializers.BooleanField()
+    warned = serializers.BooleanField()
+
+
+class TicketSlaSerializer(serializers.Serializer):
+    """What ``tickets.services.sla.sla_data`` gives: the ticket's SLA, as live events also carry it."""
+
+    sla_policy_id = serializers.IntegerField(allow_null=True)
+    sla_due_at = serializers.DateTimeField(allow_null=True, help_text="The earliest due time still running.")
+    sla_breached_at = serializers.DateTimeField(allow_null=True)
+    sla_paused = serializers.BooleanField(help_text="Waiting on the customer: the clocks stand still.")
+    sla_metrics = serializers.DictField(
+        child=SlaMetricSerializer(),
+        help_text="By metric: first_response, next_response, resolution (only those with a target).",
+    )
+
+
 class TicketSerializer(serializers.ModelSerializer):
     contact = ContactRefSerializer(read_only=True)
     team = TeamRefSerializer(read_only=True, allow_null=True)
     assignee = UserRefSerializer(read_only=True, allow_null=True)
     channel = ChannelRefSerializer(source="origin_channel", read_only=True, allow_null=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    sla = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -112,6 +135,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "first_response_due_at",
             "next_response_due_at",
             "resolution_due_at",
+            "sla",
             "first_response_at",
             "last_customer_message_at",
             "last_agent_message_at",
@@ -120,6 +144,10 @@ class TicketSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(TicketSlaSerializer)
+    def get_sla(self, ticket: Ticket) -> dict[str, Any]:
+        return sla_data(ticket)
 
 
 class TicketUpdateSerializer(serializers.Serializer):

@@ -15,7 +15,6 @@ from tickets.channel_port import ChannelAccountLike, channel_account_get
 from tickets.inbound import InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket
 from tickets.reasons import Reason
-from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.identities import contact_resolve, live_contact
 from tickets.services.serialize import ticket_data
@@ -102,8 +101,6 @@ def _ingest(
             save_seq=False,
         )
     events.message_event_record(ticket=ticket, message=message)
-    if created:
-        acknowledgment_queue(ticket=ticket, message=message, account=account)
     ticket.save(
         update_fields=[
             "last_customer_message_at",

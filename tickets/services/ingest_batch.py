@@ -33,7 +33,6 @@ from tickets import events
 from tickets.channel_port import ChannelAccountLike
 from tickets.inbound import IdentityClaim, InboundMessage
 from tickets.models import Contact, ContactIdentity, Message, Ticket, TicketEvent
-from tickets.services.acknowledgments import acknowledgment_queue
 from tickets.services.attachments import attachments_store
 from tickets.services.bulk_sql import rows_insert, rows_insert_new, rows_update
 from tickets.services.identities import contact_row, identity_row, last_seen_due, normalized_claims
@@ -161,10 +160,7 @@ def ingest_batch(items: list[tuple[InboundMessage, ChannelAccountLike]]) -> list
         audit.append((row, message))
     rows_insert(TicketEvent, [row for row, _message in audit])
     for index, message in zip(chosen, messages, strict=True):
-        inbound, account = items[index]
-        if index in created:
-            # As for any new ticket: the automatic acknowledgment, when the channel sends one.
-            acknowledgment_queue(ticket=message.ticket, message=message, account=account)
+        inbound, _account = items[index]
         after_filing(
             ticket=message.ticket,
             message=message,
@@ -356,6 +352,7 @@ def _open_tickets(contact_ids: set[int]) -> dict[int, Ticket]:
             "last_customer_message_at",
             "awaiting_agent_since",
             "updated_at",
+            "sla_policy_id",  # whether the clocks move on after the filing (tasks.sla_sync_request)
         )
         .order_by("pk")
     )

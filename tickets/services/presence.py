@@ -24,6 +24,7 @@ from realtime import publisher
 from realtime.leases import lease_store
 from tickets import events
 from tickets.models import AgentProfile
+from tickets.services import capacity
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,14 @@ def presence_recompute(*, user_id: int) -> str:
         profile.save(update_fields=["presence", "presence_changed_at"])
         team_ids = list(profile.teams.values_list("pk", flat=True))
         if wanted == Presence.ONLINE:
-            _route_waiting(team_ids=team_ids, limit=profile.capacity)
+            # Routing decides who gets what; this only makes sure nothing waits for the next customer
+            # message to be looked at again.
+            capacity.capacity_freed_request(user_id=user_id)
+        elif wanted == Presence.OFFLINE:
+            from tickets import tasks
+
+            # After commit, not here: releasing locks tickets, and routers lock a ticket before a profile.
+            tasks.route_from_offline_agent.delay_on_commit(user_id)
         events.publish_on_commit(
             groups=events.agent_audience_groups(team_ids=team_ids),
             event=events.ephemeral_event(
@@ -111,23 +119,6 @@ def presence_recompute(*, user_id: int) -> str:
             ),
         )
     return wanted
-
-
-def _route_waiting(*, team_ids: list[int], limit: int) -> None:
-    """An agent came online: offer their teams' waiting tickets to routing, most urgent first.
-
-    Routing decides (strategy, capacity, skills); this only makes sure nothing waits for the next
-    customer message to be looked at again.
-    """
-    from tickets import tasks
-    from tickets.models import Ticket
-
-    waiting = (
-        Ticket.objects.filter(team_id__in=team_ids, assignee__isnull=True, status__in=Ticket.OPEN_STATUSES)
-        .order_by("-priority", "created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    tasks.routing_request(list(waiting))
 
 
 # --- collision -------------------------------------------------------------------------------------------

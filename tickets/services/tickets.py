@@ -13,7 +13,7 @@ from django.utils import timezone
 from tickets import events
 from tickets.models import Tag, Team, Ticket
 from tickets.reasons import Reason
-from tickets.services import sla
+from tickets.services import capacity, sla
 from tickets.services.serialize import ticket_data
 
 _UNSET: Any = object()
@@ -75,6 +75,10 @@ def ticket_update(
             sla.sla_priority_changed(ticket=locked)
         if "ticket.status_changed" in changed and sla.sla_sync(ticket=locked, at=locked.updated_at):
             sla.sla_published(locked)
+        # Routing: the old assignee's load may have dropped, so their teams' waiting tickets are offered
+        # after commit (docs/routing.md, "When waiting tickets are offered").
+        if old_assignee_id is not None and _load_dropped(locked, changes, old_assignee_id, old_team_id):
+            capacity.capacity_freed_request(user_id=old_assignee_id)
         groups = events.ticket_staff_groups(locked, also_team_id=old_team_id, also_user_id=old_assignee_id)
         for event_type, data in changes:
             events.ticket_event_record(
@@ -88,6 +92,18 @@ def ticket_update(
             )
         locked.save()
     return locked
+
+
+def _load_dropped(
+    ticket: Ticket, changes: list[tuple[str, dict[str, Any]]], old_assignee_id: int, old_team_id: int | None
+) -> bool:
+    """Whether an open ticket left its old assignee, left the open statuses, or moved team (a new weight)."""
+    was_open = next(
+        (data["from"] in Ticket.OPEN_STATUSES for kind, data in changes if kind == "ticket.status_changed"),
+        ticket.is_open,
+    )
+    moved = ticket.assignee_id != old_assignee_id or ticket.team_id != old_team_id
+    return was_open and (moved or not ticket.is_open)
 
 
 def _set_status(ticket: Ticket, status: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from tickets.routing_rules import (
     rules_evaluate,
 )
 from tickets.services import sla
+from tickets.services.acknowledgments import acknowledgment_for_new_ticket
 from tickets.services.tickets import ticket_update
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def ticket_triage(*, ticket_id: int, actor: User | None = None, again: bool = Fa
             return ticket
         if ticket.triaged_round > ticket.reopened_count and not again:
             return ticket
+        first_triage = ticket.triaged_round == 0 and ticket.reopened_count == 0
         message = (
             ticket.messages.filter(direction=Message.Direction.INBOUND)
             .select_related("channel_account")
@@ -131,6 +133,9 @@ def ticket_triage(*, ticket_id: int, actor: User | None = None, again: bool = Fa
         )
         ticket = _decision_apply(ticket, decision, actor)
         _sla_choose(ticket, decision, policies, facts)
+        if first_triage:
+            # Now that its SLA is known, the acknowledgment can promise the time the agents see.
+            acknowledgment_for_new_ticket(ticket_id=ticket.pk)
     return ticket
 
 

@@ -54,8 +54,12 @@ def team_presence(context: template.Context) -> dict[str, Any]:
     if profile is None:
         return {"profile": None}
     teammates = teammates_presence_list(user=user)
+    request = context.get("request")
     return {
         "profile": profile,
         "teammates": teammates,
         "online": sum(teammate.presence == Presence.ONLINE for teammate in teammates),
+        # Supervisors get a "redistribute" button per agent: a form, so it needs these.
+        "next": request.get_full_path() if request is not None else "",
+        "csrf_token": context.get("csrf_token"),
     }

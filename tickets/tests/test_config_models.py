@@ -137,7 +137,7 @@ def test_a_routing_rule_that_cannot_be_evaluated_is_refused_in_the_admin_naming_
         "conditions": json.dumps({"all": [{"field": "text", "op": "matches", "value": "(a)\\1"}]}),
         "actions": json.dumps({"priority": 7}),
     }
-    page = client.post("/admin/tickets/routingrule/add/", form)
+    page = client.post("/admin/tickets/routingrule/add/", form, HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     html = page.content.decode()
     assert "all[0].value:" in html and "is not a valid regular expression" in html

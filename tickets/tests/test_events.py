@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,12 +18,14 @@ from tickets import event_schema, events
 from tickets.events import Publication
 from tickets.inbound import IdentityClaim, IdentityKind, InboundMessage
 from tickets.models import Message, Team, Ticket
-from tickets.services import presence
+from tickets.services import presence, sla
 from tickets.services.contacts import contact_merge
 from tickets.services.ingest import ingest_inbound_message
 from tickets.services.messages import message_send_reply, message_status_update, note_add
 from tickets.services.ticket_merge import ticket_merge, ticket_unmerge
 from tickets.services.tickets import ticket_update
+from tickets.services.triage import ticket_triage
+from tickets.tests.sla_support import due_in, sla_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -314,3 +317,91 @@ def test_contact_merge_moves_tickets_with_an_event(published, api_channel: Chann
     changed = [item for item in out if item.event["type"] == "ticket.contact_changed"]
     assert changed and all(set(item.groups) == staff_groups(first) for item in changed)
     assert changed[0].event["data"]["to"] == second.contact_id
+
+
+def test_sla_applied_at_triage_reaches_the_tickets_staff(
+    published, api_channel: ChannelAccount, billing: Team
+) -> None:
+    policy = sla_policy(resolution_minutes=480)
+    Team.objects.filter(pk=billing.pk).update(sla_policy=policy)
+    ticket = inbound(api_channel, "m-1", sender=api_sender(api_channel)).ticket
+
+    with published() as out:
+        ticket_triage(ticket_id=ticket.pk)
+
+    applied = out.of_type("ticket.sla_applied")
+    assert set(applied.groups) == staff_groups(ticket)
+    data = applied.event["data"]
+    assert data["policy_id"] == data["sla_policy_id"] == policy.pk
+    assert set(data["sla_metrics"]) == {"first_response", "resolution"}
+    assert data["sla_due_at"] == data["sla_metrics"]["first_response"]["due_at"]
+    assert data["sla_paused"] is False and data["ticket"]["id"] == ticket.pk
+
+
+def test_sla_warning_and_breach_reach_the_staff_and_the_assignee(
+    published, api_channel: ChannelAccount, alice: User
+) -> None:
+    quiet = sla_policy(escalations={"warning": {"notify": False}})
+    ticket = inbound(api_channel, "m-1", sender=api_sender(api_channel)).ticket
+    ticket_update(ticket=ticket, actor=alice, assignee=alice)
+    ticket = due_in(ticket, quiet, -timedelta(minutes=1))
+
+    with published() as out:
+        sla.sla_alarms_fire(ticket_id=ticket.pk)
+
+    warning, breached = out.of_type("ticket.sla_warning"), out.of_type("ticket.sla_breached")
+    assert set(warning.groups) == set(breached.groups) == staff_groups(ticket, f"agent.{alice.pk}")
+    assert warning.event["data"]["metric"] == breached.event["data"]["metric"] == "first_response"
+    assert (warning.event["data"]["notify"], breached.event["data"]["notify"]) == (False, True)
+    assert breached.event["data"]["due_at"] == ticket.first_response_due_at.isoformat()
+    assert breached.event["data"]["ticket"]["assignee_id"] == alice.pk
+    assert warning.event["seq"] < breached.event["seq"]
+
+
+def test_due_times_moving_tell_the_tickets_staff_live_only(
+    published, api_channel: ChannelAccount, alice: User
+) -> None:
+    ticket = inbound(api_channel, "m-1", sender=api_sender(api_channel)).ticket
+    ticket = due_in(ticket, sla_policy(resolution_minutes=480), timedelta(minutes=30))
+
+    with published() as out:
+        ticket_update(ticket=ticket, actor=alice, status=Ticket.Status.PENDING)
+
+    changed = out.of_type("ticket.sla_changed")
+    assert set(changed.groups) == staff_groups(ticket)
+    assert "seq" not in changed.event and changed.event["ticket_id"] == ticket.pk
+    assert changed.event["sla_paused"] is True and changed.event["sla_due_at"] is None
+
+
+def test_sla_payloads_are_checked_strictly() -> None:
+    ticket = {
+        "id": 1,
+        "subject": "",
+        "status": "open",
+        "priority": 2,
+        "team_id": None,
+        "assignee_id": None,
+        "contact_id": 1,
+        "channel_id": None,
+        "updated_at": None,
+    }
+    alarm = {"metric": "first_response", "due_at": None, "alarm_at": "x", "notify": True, "ticket": ticket}
+    envelope = {"type": "ticket.sla_breached", "ticket_id": 1, "seq": 1, "at": "", "actor_id": None}
+    event_schema.check_event({**envelope, "data": alarm})
+    with pytest.raises(event_schema.EventSchemaError):
+        event_schema.check_event({**envelope, "data": {**alarm, "metric": "lunch_break"}})
+    with pytest.raises(event_schema.EventSchemaError):
+        event_schema.check_event({**envelope, "data": {**alarm, "assignee_name": "Alice"}})
+    changed = {
+        "type": "ticket.sla_changed",
+        "ticket_id": 1,
+        "sla_policy_id": 1,
+        "sla_due_at": None,
+        "sla_breached_at": None,
+        "sla_paused": True,
+        "sla_metrics": {},
+        "at": "",
+    }
+    event_schema.check_event(changed)
+    with pytest.raises(event_schema.EventSchemaError):
+        event_schema.check_event({**changed, "seq": 3})

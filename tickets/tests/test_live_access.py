@@ -61,6 +61,18 @@ def test_a_live_only_event_is_delivered_only_to_a_socket_subscribed_to_its_ticke
     assert entitled(typing(41), hears=hears(carla), subscribed={40, 41})
 
 
+def test_a_live_only_event_for_the_tickets_staff_reaches_their_lists_by_the_recorded_rule() -> None:
+    # ``ticket.sla_changed`` is addressed like a recorded event, so an inbox that is not subscribed
+    # to the ticket follows its due time; another team's inbox does not.
+    event = events.ephemeral_event("ticket.sla_changed", ticket_id=40, sla_due_at=None)
+    billing_ticket = [events.ticket_group(40), events.SUPERVISORS, events.team_group(1)]
+    message = publisher.layer_message(event, key="s", groups=billing_ticket)
+    assert entitled(message, hears=hears(AgentFacts(7, frozenset({1}), False)), subscribed=())
+    assert entitled(message, hears=hears(AgentFacts(9, frozenset(), True)), subscribed=())
+    assert not entitled(message, hears=hears(AgentFacts(8, frozenset({2}), False)), subscribed=())
+    assert not entitled(message, hears=hears(AgentFacts(8, frozenset({2}), False)), subscribed={41})
+
+
 def test_presence_reaches_only_the_agents_teams_as_they_are_now() -> None:
     event = events.ephemeral_event("presence.changed", agent_id=1, presence="online", manual="")
     message = publisher.layer_message(event, key="p", groups=events.agent_audience_groups(team_ids=[2]))

@@ -33,6 +33,9 @@ EXAMPLES = [
     Reason("sla.breach", {"metric": "resolution", "policy": "Gold 4h"}),
     Reason("sla.escalation", {"policy": "Gold 4h", "alarm": "breach", "metric": "next_response"}),
     Reason("routing.skills_fallback", {"skills": "fatturazione", "minutes": 10, "team": "Billing"}),
+    Reason("routing.language_fallback", {"language": "de", "minutes": 10, "team": "Billing"}),
+    Reason("routing.agent_offline", {"agent": "Alice Rossi"}),
+    Reason("routing.redistributed", {"agent": "Alice Rossi"}),
 ]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from tickets.models import RoutingRule
 from tickets.reasons import Reason
@@ -17,6 +19,14 @@ from tickets.routing_rules import (
     rules_compile_stored,
     rules_evaluate,
 )
+
+
+@pytest.fixture(autouse=True)
+def _in_english() -> Iterator[None]:
+    # The problems are asserted as worded in English; the default language (Italian) has them too.
+    with translation.override("en"):
+        yield
+
 
 ORDINARY: dict[str, Any] = {
     "channel_kind": "email",

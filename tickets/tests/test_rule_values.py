@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tickets.routing_rules import REGEX_INPUT_MAX_CHARS, rule_errors, text_fold
 from tickets.tests.test_routing_rules import cond, decide
+
+
+@pytest.fixture(autouse=True)
+def _in_english() -> Iterator[None]:
+    # The problems are asserted as worded in English; the default language (Italian) has them too.
+    with translation.override("en"):
+        yield
 
 
 def test_a_pattern_searches_only_the_first_part_of_a_long_text() -> None:

@@ -366,7 +366,8 @@ def test_the_timeline_says_what_the_sla_did_in_the_readers_language(api_channel:
     breached = TicketEvent.objects.get(ticket=ticket, type="ticket.sla_breached")
 
     with translation.override("en"):
-        assert describe(breached, users={}, teams={}).startswith("SLA breached: the first response was due at")
+        sentence = describe(breached, users={}, teams={})
+        assert sentence.startswith("SLA breached: the first response was due at")
         assert breached.reason_text == "SLA breached: the first response target of “Standard” has passed."
     with translation.override("it"):
         assert describe(breached, users={}, teams={}).startswith("SLA violato: la prima risposta era dovuta")

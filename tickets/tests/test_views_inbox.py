@@ -15,7 +15,7 @@ from tests.fixtures.browser import customer_writes
 from tests.fixtures.personas import make_api_channel
 from tickets.models import Team, Ticket
 from tickets.services.tickets import ticket_update
-from tickets.views.inbox import PAGE_SIZE, decode_cursor
+from tickets.views.inbox_pages import PAGE_SIZE, decode_cursor
 
 
 def signed_in(client: Client, user: User) -> Client:
@@ -65,6 +65,7 @@ def test_views_hold_the_right_tickets_with_counts(
     assert counts_of(response) == {
         "mine": 1,
         "unassigned": 2,  # the waiting ticket is unassigned too
+        "breaching": 0,  # no SLA policy here
         f"team-{api_channel.default_team_id}": 4,
         "waiting": 1,
         "solved": 1,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -74,6 +74,11 @@ def _retag(ticket: Ticket) -> None:
     ticket_update(ticket=ticket, actor=User.objects.get(username="alice_rossi"), tags=["freshtag"])
 
 
+def _fall_due(ticket: Ticket) -> None:
+    # The row's data-due (what live rows are sorted by in a due-ordered list); its countdown is per request.
+    Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=datetime(2030, 1, 1, tzinfo=UTC))
+
+
 def _rechannel(ticket: Ticket) -> None:
     ChannelAccount.objects.filter(pk=ticket.origin_channel_id).update(kind=ChannelAccount.Kind.TELEGRAM)
 
@@ -89,6 +94,7 @@ def _rechannel(ticket: Ticket) -> None:
         (_reopen, "status-open"),
         (_retag, '<span class="tag">freshtag</span>'),
         (_rechannel, "✈"),
+        (_fall_due, 'data-due="1893456000.000000"'),
     ],
 )
 def test_a_row_follows_every_value_it_shows(

@@ -36,6 +36,19 @@ def agent_required(view: View) -> View:
     return login_required(wrapper)
 
 
+def supervisor_required(view: View) -> View:
+    """Supervisors and admins only; any other agent gets 403, as the API's ``IsSupervisor`` answers."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        profile = agent_profile(request.user)
+        if profile is None or not profile.sees_all_teams:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
 def profile_of(request: HttpRequest) -> AgentProfile:
     profile = agent_profile(request.user)
     assert profile is not None, "agent_required guards every caller"

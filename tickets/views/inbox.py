@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tickets.access import visible_tickets_q
 from tickets.channel_port import channel_account_model
-from tickets.keyset import (
-    TICKET_QUEUE_KEYS,
-    cursor_decode,
-    cursor_encode,
-    keyset_after,
-    keyset_decode,
-    keyset_values,
-)
 from tickets.models import AgentProfile, Tag, Team, Ticket
-from tickets.selectors import TicketFilters, ticket_list
+from tickets.selectors import TicketFilters, breaching_soon_q, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
+from tickets.views.inbox_pages import Order, ticket_page
 from tickets.views.rows import ROW_FIELDS, ticket_rows
 
-PAGE_SIZE = 50
 # Closed tickets only grow; counting them all on every page load would cost a scan of the whole history.
 COUNT_CAP = 1000
 OPEN: list[str] = list(Ticket.OPEN_STATUSES)
@@ -64,6 +56,8 @@ def _view_q(key: str, *, user: Any, team_ids: list[int], team_id: int | None = N
         return Q(team_id=team_id, status__in=OPEN)
     if key == "all":
         return Q(status__in=OPEN)
+    if key == "breaching":
+        return breaching_soon_q(now=timezone.now())
     if key == "waiting":
         return Q(status=Ticket.Status.PENDING)
     if key == "solved":
@@ -89,6 +83,7 @@ def inbox_views(
     named: list[tuple[str, str, str, int | None]] = [
         ("mine", str(_("Mine")), reverse("inbox", args=["mine"]), None),
         ("unassigned", str(_("Unassigned")), reverse("inbox", args=["unassigned"]), None),
+        ("breaching", str(_("Breaching soon")), reverse("inbox", args=["breaching"]), None),
     ]
     named += [
         (f"team-{team.pk}", team.name, reverse("inbox_team", args=[team.pk]), team.pk) for team in teams
@@ -124,25 +119,6 @@ def inbox_views(
     ]
 
 
-def encode_cursor(ticket: Ticket) -> str:
-    return cursor_encode(keyset_values(TICKET_QUEUE_KEYS, ticket))
-
-
-def decode_cursor(cursor: str) -> list[Any] | None:
-    try:
-        return keyset_decode(TICKET_QUEUE_KEYS, cursor_decode(cursor))
-    except (ValueError, TypeError, UnicodeError, binascii.Error):
-        return None
-
-
-def after_cursor(tickets: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
-    """Rows after ``cursor`` in the queue order: a seek, not an offset."""
-    position = decode_cursor(cursor)
-    if position is None:
-        return tickets
-    return tickets.filter(keyset_after(TICKET_QUEUE_KEYS, position))
-
-
 def _filters_from(request: HttpRequest) -> dict[str, Any]:
     return {
         "channel": int_or_none(request.GET.get("channel")),
@@ -150,20 +126,8 @@ def _filters_from(request: HttpRequest) -> dict[str, Any]:
         "tag": request.GET.get("tag", "").strip() or None,
         "status": request.GET.get("status", "").strip() or None,
         "q": request.GET.get("q", "").strip() or None,
+        "sort": "due" if request.GET.get("sort") == "due" else "",
     }
-
-
-def _page_of(tickets: QuerySet[Ticket]) -> list[Ticket]:
-    """One page plus one row, in order, in two steps.
-
-    Picking the ids first sorts on the ticket table alone; joining contacts, teams and agents for the
-    whole matching set before the sort and limit is what would make a deep queue slow.
-    """
-    ids = list(tickets.values_list("pk", flat=True)[: PAGE_SIZE + 1])
-    # The rows read their tags themselves (``ticket_rows``), as names rather than objects.
-    chosen = tickets.filter(pk__in=ids).prefetch_related(None).only(*ROW_FIELDS)
-    rows = {ticket.pk: ticket for ticket in chosen}
-    return [rows[pk] for pk in ids if pk in rows]
 
 
 @agent_required
@@ -171,7 +135,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("inbox", view="mine")
 
 
-_NAMED_VIEWS = {"mine", "unassigned", "all", "waiting", "solved", "search"}
+_NAMED_VIEWS = {"mine", "unassigned", "breaching", "all", "waiting", "solved", "search"}
 
 
 @agent_required
@@ -224,14 +188,14 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
             found >= COUNT_CAP,
         )
     cursor = request.GET.get("cursor", "")
-    page = _page_of(after_cursor(tickets, cursor) if cursor else tickets)
-    has_more = len(page) > PAGE_SIZE
-    page = page[:PAGE_SIZE]
+    # "Breaching soon" is about due times; any other view is sorted by them when asked.
+    order: Order = "due" if kind == "breaching" or chosen["sort"] == "due" else "queue"
+    page, next_cursor = ticket_page(tickets, order=order, cursor=cursor, with_rest=kind != "breaching")
     query = request.GET.copy()
     query.pop("cursor", None)
     next_query = None
-    if has_more:
-        query["cursor"] = encode_cursor(page[-1])
+    if next_cursor is not None:
+        query["cursor"] = next_cursor
         next_query = query.urlencode()
     context = {
         "views": views,
@@ -241,6 +205,8 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
         "next_query": next_query,
         "is_later_page": bool(cursor),
         "filters": chosen,
+        "order": order,
+        "order_fixed": kind == "breaching",
         "channels": channel_account_model()._default_manager.filter(active=True).order_by("name", "id"),
         "tags": Tag.objects.order_by("name").values_list("name", flat=True)[:200],
         "statuses": [(value, label) for value, label in Ticket.Status.choices if value in current.statuses],

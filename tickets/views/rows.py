@@ -8,8 +8,8 @@ changes, so a stale row cannot be served whichever path changed the ticket (a se
 bulk update), and nothing has to be invalidated. Which tickets are listed is decided by the query
 before this module is reached, so the cache cannot widen anyone's view.
 
-The one part that changes by itself, "waiting 5 minutes", is left out of the cached HTML and filled in
-on every request.
+The parts that change by themselves, the SLA countdown ("reply within 12 min") and "waiting 5 minutes",
+are left out of the cached HTML and filled in on every request.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from tickets.models import Ticket
+from tickets.sla_display import SLA_DISPLAY_FIELDS, sla_due, sla_due_html, sla_words
 
 ROW_TEMPLATE = "workspace/_ticket_row.html"
 # What a row shows and the queue's order needs, for ``QuerySet.only``: loading every column of the ticket
@@ -46,10 +47,14 @@ ROW_FIELDS = (
     "assignee__last_name",
     "assignee__username",
     "origin_channel__kind",
+    *SLA_DISPLAY_FIELDS,
 )
-# Rendered where the waiting time goes, then split on: the cached value is the HTML around it. Split at
-# its last occurrence: the waiting cell ends the row, so even a subject holding it could not move it.
+# Rendered where the waiting time and the countdown go, then split on: the cached value is the HTML
+# around them. Split at the last occurrence of each: the waiting cell ends the row and the countdown's
+# comes just before it, after every cell that shows text someone typed, so no subject or name holding
+# a marker could move it.
 _WAITING_SLOT = "\x00waiting\x00"
+_SLA_SLOT = "\x00sla\x00"
 # Content-addressed entries never go stale, only unused: the timeout just returns their memory.
 ROW_CACHE_SECONDS = 6 * 3600
 
@@ -88,6 +93,7 @@ def row_key(ticket: Ticket, setting: tuple[str, str, str]) -> str:
         channel.kind if channel is not None else None,
         tuple(ticket.tag_names),  # type: ignore[attr-defined]
         ticket.waiting_since,  # type: ignore[attr-defined]
+        ticket.sla_due_at,
         setting,
     )
     digest = hashlib.blake2b(repr(shown).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
@@ -101,12 +107,13 @@ def waiting_text(ticket: Ticket, *, now: datetime) -> str:
     return timesince(ticket.updated_at, now)
 
 
-def _render(ticket: Ticket) -> tuple[str, str]:
-    html = get_template(ROW_TEMPLATE).render({"ticket": ticket, "waiting": _WAITING_SLOT})
-    head, slot, tail = html.rpartition(_WAITING_SLOT)
-    if not slot:
-        raise ValueError(f"{ROW_TEMPLATE} must show {{{{ waiting }}}} once")
-    return head, tail
+def _render(ticket: Ticket) -> tuple[str, str, str]:
+    html = get_template(ROW_TEMPLATE).render({"ticket": ticket, "waiting": _WAITING_SLOT, "sla": _SLA_SLOT})
+    before_waiting, slot, tail = html.rpartition(_WAITING_SLOT)
+    head, sla_slot, middle = before_waiting.rpartition(_SLA_SLOT)
+    if not slot or not sla_slot:
+        raise ValueError(f"{ROW_TEMPLATE} must show {{{{ sla }}}} and then {{{{ waiting }}}}, once each")
+    return head, middle, tail
 
 
 def _tag_names_set(tickets: list[Ticket]) -> None:
@@ -135,15 +142,19 @@ def ticket_rows(tickets: Iterable[Ticket]) -> list[SafeString]:
     _tag_names_set(tickets)
     setting = _setting()
     keys = [row_key(ticket, setting) for ticket in tickets]
-    found: dict[str, tuple[str, str]] = fragments.get_many(keys)
+    found: dict[str, tuple[str, str, str]] = fragments.get_many(keys)
     missing = {key: _render(ticket) for key, ticket in zip(keys, tickets, strict=True) if key not in found}
     if missing:
         fragments.set_many(missing, timeout=ROW_CACHE_SECONDS)
         found.update(missing)
     now = timezone.now()
+    words = sla_words()
     rows = []
     for key, ticket in zip(keys, tickets, strict=True):
-        head, tail = found[key]
-        # The cached parts are the template's own escaped output; the waiting text is escaped here.
-        rows.append(mark_safe(head + conditional_escape(waiting_text(ticket, now=now)) + tail))  # noqa: S308
+        head, middle, tail = found[key]
+        countdown = sla_due_html(sla_due(ticket), now=now, words=words)
+        waiting = conditional_escape(waiting_text(ticket, now=now))
+        # The cached parts are the template's own escaped output; the countdown is built by
+        # ``format_html`` and the waiting text is escaped here.
+        rows.append(mark_safe(head + countdown + middle + waiting + tail))  # noqa: S308
     return rows

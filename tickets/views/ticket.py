@@ -158,6 +158,7 @@ def ticket_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "canned": canned,
         "agents": agents,
         "teams": list(Team.objects.order_by("name", "id")),
+        "may_rerun_rules": is_supervisor(user),
         "statuses": Ticket.Status.choices,
         "priorities": Ticket.Priority.choices,
         "tag_text": ", ".join(tag.name for tag in ticket.tags.all()),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from tickets.views import account, attachments, inbox, merge, presence, split, ticket
+from tickets.views import account, attachments, inbox, merge, presence, redistribute, rules, split, ticket
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", account.login, name="login"),
@@ -38,6 +38,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "tickets/<int:ticket_id>/contact-merges/<int:merge_id>/undo/",
         merge.contact_merge_undo_view,
         name="contact_merge_undo",
+    ),
+    path("tickets/<int:ticket_id>/triage/", rules.ticket_triage_view, name="ticket_triage"),
+    path("supervisor/rules/", rules.rules_list, name="rules"),
+    path("supervisor/rules/new/", rules.rule_new, name="rule_new"),
+    path("supervisor/rules/<int:rule_id>/", rules.rule_edit, name="rule_edit"),
+    path("supervisor/rules/<int:rule_id>/delete/", rules.rule_delete, name="rule_delete"),
+    path("supervisor/rules/<int:rule_id>/move/", rules.rule_move, name="rule_move"),
+    path("supervisor/rules/<int:rule_id>/active/", rules.rule_active, name="rule_active"),
+    path(
+        "supervisor/agents/<int:agent_id>/redistribute/",
+        redistribute.agent_redistribute_view,
+        name="agent_redistribute",
     ),
     path("attachments/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path(

@@ -95,3 +95,30 @@ def test_automatic_replies_are_rate_limited_per_sender(
     assert Ticket.objects.count() == 4
     assert len(_acks()) == 2
     assert len(mailoutbox) == 2
+
+
+def test_the_acknowledgment_promises_the_time_its_sla_gives_the_agents(
+    billing: Any, mailoutbox: list, django_capture_on_commit_callbacks: Any
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from django.utils import formats, timezone
+
+    from tickets.models import SLAPolicy, Team
+
+    policy = SLAPolicy.objects.create(name="Email", first_response_minutes=240, resolution_minutes=2400)
+    Team.objects.filter(pk=billing.pk).update(sla_policy=policy)
+    mailbox = make_mailbox(team=billing, acknowledge=True, acknowledge_response_time="4 ore lavorative")
+
+    receive(mailbox, mail(), django_capture_on_commit_callbacks)
+
+    ticket = Ticket.objects.get()
+    assert ticket.sla_policy == policy  # triaged first, then acknowledged
+    [sent] = mailoutbox
+    due = timezone.localtime(ticket.first_response_due_at, ZoneInfo("Europe/Rome"))
+    assert f"{formats.date_format(due, 'DATETIME_FORMAT')} (Europe/Rome)" in sent.body
+    assert "4 ore lavorative" not in sent.body  # the same numbers as the agents', not the usual time
+    [ack] = _acks()
+    ticket.refresh_from_db()
+    assert ack.ticket_id == ticket.pk and ticket.first_response_at is None
+    assert list(ticket.events.order_by("seq").values_list("seq", flat=True)) == list(range(1, ticket.seq + 1))

@@ -110,3 +110,30 @@ def test_a_sync_for_files_renews_every_file_link(webchat: ChannelAccount, media_
     assert [m["attachments"][0]["name"] for m in renewed] == ["foto.png"]
     assert renewed[0]["attachments"][0]["url"].startswith(f"/widget/{webchat.key}/files/")
     assert same == marks and ticket.pk in marks
+
+
+@pytest.mark.django_db
+def test_availability_promises_the_visitors_sla_due_time_and_nothing_more(
+    webchat: ChannelAccount, alice: User
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tickets.tests.sla_support import due_in, sla_policy
+
+    config = config_parse(webchat.config)
+    ticket = visitor_writes(webchat, "v-maria0001", "c-00000001", "aiuto")
+    plain = availability(webchat, config, timezone.now(), visitor_id="v-maria0001")
+    assert plain["reply_due_at"] is None  # no policy: the widget says the usual answer time
+
+    ticket = due_in(ticket, sla_policy(first_response_minutes=120), timedelta(minutes=90))
+    promised = availability(webchat, config, timezone.now(), visitor_id="v-maria0001")
+    assert promised["reply_due_at"] == ticket.first_response_due_at.isoformat()
+    assert set(promised) == {"online", "open", "response_minutes", "reply_due_at", "email_fallback"}
+    # Another visitor, or none, learns nothing of it.
+    assert availability(webchat, config, timezone.now(), visitor_id="v-luigi0001")["reply_due_at"] is None
+    assert availability(webchat, config, timezone.now())["reply_due_at"] is None
+
+    message_send_reply(ticket=ticket, author=alice, text="Eccomi")
+    assert availability(webchat, config, timezone.now(), visitor_id="v-maria0001")["reply_due_at"] is None

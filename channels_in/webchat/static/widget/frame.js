@@ -12,6 +12,7 @@
       queued: "Waiting for connection", sending: "Sending…", sent: "Sent", failed: "Not sent", retry: "Retry",
       read: "Read", you: "You", agent: "Support", typing: "Support is typing…",
       answerIn: function (m) { return "We usually answer in about " + m + " minute" + (m === 1 ? "" : "s") + "."; },
+      answerBy: function (when) { return "We will answer you by " + when + "."; },
       away: "Nobody is available right now.",
       awayEmail: "Leave your message and your email address: we will answer you by email.",
       awayHere: "Leave your message: we will answer here as soon as we are back.",
@@ -30,6 +31,7 @@
       queued: "In attesa di connessione", sending: "Invio…", sent: "Inviato", failed: "Non inviato",
       retry: "Riprova", read: "Letto", you: "Tu", agent: "Assistenza", typing: "L'assistenza sta scrivendo…",
       answerIn: function (m) { return "Di solito rispondiamo in circa " + m + (m === 1 ? " minuto." : " minuti."); },
+      answerBy: function (when, sameDay) { return "Ti risponderemo entro " + (sameDay ? "le " : "") + when + "."; },
       away: "Al momento non c'è nessuno disponibile.",
       awayEmail: "Lascia il tuo messaggio e il tuo indirizzo email: ti risponderemo via email.",
       awayHere: "Lascia il tuo messaggio: ti risponderemo qui appena possibile.",
@@ -158,15 +160,30 @@
 
   function isAway() { return availability && !availability.online; }
 
+  // The answer time the visitor's ticket is promised by its SLA (the agents see it counted down), in
+  // the visitor's own clock and language; "" when there is none or it has passed.
+  function promisedAnswer() {
+    var due = availability && availability.reply_due_at ? new Date(availability.reply_due_at) : null;
+    if (!due || isNaN(due.getTime()) || due.getTime() <= Date.now()) return "";
+    var today = new Date();
+    var sameDay = due.toDateString() === today.toDateString();
+    var options = sameDay ? { hour: "2-digit", minute: "2-digit" }
+      : { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" };
+    var when;
+    try { when = new Intl.DateTimeFormat(cfg.language, options).format(due); } catch (e) { when = due.toLocaleString(); }
+    return T.answerBy(when, sameDay);
+  }
+
   function render() {
     prechat.hidden = !needsPrechat();
     composer.hidden = !prechat.hidden;
     awayBox.hidden = !(isAway() && cfg.email_fallback && prechat.hidden);
     awayBox.querySelector(".away-text").textContent = cfg.email_fallback ? T.awayEmail : T.awayHere;
     if (!awayEmail.value && visitor.email) awayEmail.value = visitor.email;
+    var promised = promisedAnswer();
     if (!availability) avail.textContent = "";
-    else if (isAway()) avail.textContent = T.away + (cfg.email_fallback ? "" : " " + T.awayHere);
-    else avail.textContent = availability.response_minutes ? T.answerIn(availability.response_minutes) : "";
+    else if (isAway()) avail.textContent = T.away + (cfg.email_fallback ? "" : " " + T.awayHere) + (promised ? " " + promised : "");
+    else avail.textContent = promised || (availability.response_minutes ? T.answerIn(availability.response_minutes) : "");
     renderLog();
     renderBadge();
   }
