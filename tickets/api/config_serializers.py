@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from tickets.api.serializers import SlugStringField, StringField
 from tickets.models import BusinessCalendar, RoutingRule, SLAPolicy
+from tickets.services.routing_config import CALENDAR_FIELDS, POLICY_FIELDS, RULE_FIELDS
 
 
 class _ConfigSerializer(serializers.ModelSerializer):
@@ -53,7 +54,7 @@ class RoutingRuleSerializer(_ConfigSerializer):
 
     class Meta:
         model = RoutingRule
-        fields = ["id", "name", "order", "active", "conditions", "actions"]
+        fields = ["id", *RULE_FIELDS]
         read_only_fields = ["id"]
 
 
@@ -81,20 +82,7 @@ class SLAPolicySerializer(_ConfigSerializer):
 
     class Meta:
         model = SLAPolicy
-        fields = [
-            "id",
-            "name",
-            "order",
-            "active",
-            "conditions",
-            "calendar",
-            "first_response_minutes",
-            "next_response_minutes",
-            "resolution_minutes",
-            "priority_targets",
-            "warning_percent",
-            "escalations",
-        ]
+        fields = ["id", *POLICY_FIELDS]
         read_only_fields = ["id"]
 
 
@@ -110,5 +98,5 @@ class BusinessCalendarSerializer(_ConfigSerializer):
 
     class Meta:
         model = BusinessCalendar
-        fields = ["id", "name", "time_zone", "intervals", "holidays", "country", "subdivision"]
+        fields = ["id", *CALENDAR_FIELDS]
         read_only_fields = ["id"]

@@ -64,7 +64,12 @@ ALARM_EVENTS = {Alarm.WARNING: "ticket.sla_warning", Alarm.BREACH: "ticket.sla_b
 
 def policy_hours(policy: SLAPolicy | None) -> BusinessHours:
     """The policy's calendar ready for arithmetic; one that no longer validates counts every hour."""
-    calendar = policy.calendar if policy is not None and policy.calendar_id else None
+    return calendar_hours(policy.calendar if policy is not None and policy.calendar_id else None)
+
+
+def calendar_hours(calendar: BusinessCalendar | None) -> BusinessHours:
+    """A calendar ready for arithmetic (cached per content); none, or one that does not validate, counts
+    every hour."""
     if calendar is None:
         return ALWAYS
     try:
@@ -212,7 +217,6 @@ def sla_alarms_fire(*, ticket_id: int, now: datetime | None = None) -> list[tupl
             )
             if alarm is Alarm.BREACH and ticket.sla_breached_at is None:
                 ticket.sla_breached_at = moment
-            _store(ticket, state, hours)
             events.ticket_event_record(
                 ticket=ticket,
                 type=ALARM_EVENTS[alarm],

@@ -43,24 +43,36 @@ RULES_CACHE_SECONDS = 5.0
 SPAM_TAG = "spam"
 
 _cache_lock = threading.Lock()
-_cached: tuple[float, tuple[CompiledRule, ...], tuple[tuple[SLAPolicy, CompiledRule], ...]] | None = None
+_Policies = tuple[tuple[SLAPolicy, CompiledRule], ...]
+_cached: tuple[float, tuple[CompiledRule, ...], _Policies, BusinessCalendar | None] | None = None
 
 
-def rules_current() -> tuple[tuple[CompiledRule, ...], tuple[tuple[SLAPolicy, CompiledRule], ...]]:
+def rules_current() -> tuple[tuple[CompiledRule, ...], _Policies]:
     """The active rules, compiled, and the active SLA policies with their conditions compiled."""
+    _stamp, rules, policies, _calendar = _configuration()
+    return rules, policies
+
+
+def _desk_calendar() -> BusinessCalendar | None:
+    """The desk's first calendar: what ``business_hours`` conditions read where no policy names one."""
+    return _configuration()[3]
+
+
+def _configuration() -> tuple[float, tuple[CompiledRule, ...], _Policies, BusinessCalendar | None]:
     global _cached
     found = _cached
     if found is not None and time.monotonic() - found[0] < RULES_CACHE_SECONDS:
-        return found[1], found[2]
+        return found
     rules = rules_compile_stored(rules=RoutingRule.objects.filter(active=True).order_by("order", "id"))
     policies = []
     for policy in SLAPolicy.objects.filter(active=True).select_related("calendar").order_by("order", "id"):
         compiled = rules_compile([(policy.pk, policy.name, policy.conditions, {})])
         if compiled:
             policies.append((policy, compiled[0]))
+    found = (time.monotonic(), rules, tuple(policies), BusinessCalendar.objects.order_by("id").first())
     with _cache_lock:
-        _cached = (time.monotonic(), rules, tuple(policies))
-    return rules, tuple(policies)
+        _cached = found
+    return found
 
 
 def rules_forget(**_kwargs: Any) -> None:
@@ -234,8 +246,5 @@ def _rules_calendar(ticket: Ticket) -> Any:
     policy = ticket.sla_policy if ticket.sla_policy_id else None
     if policy is not None and policy.calendar_id:
         return sla.policy_hours(policy)
-    calendar = BusinessCalendar.objects.order_by("id").first()
-    if calendar is None:
-        return None
-    holder = SLAPolicy(calendar=calendar)
-    return sla.policy_hours(holder)
+    calendar = _desk_calendar()
+    return sla.calendar_hours(calendar) if calendar is not None else None
