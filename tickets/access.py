@@ -1,13 +1,15 @@
 """Who may see which ticket: one rule for UI, API and websockets alike (ARCHITECTURE §10).
 
-Supervisors and admins see everything; an agent sees the tickets of their teams and the tickets
-assigned to them. Anyone without an agent profile sees nothing.
+Supervisors and admins see everything, but for a supervisor limited to their teams, who sees as an agent
+does: the tickets of their teams and the tickets assigned to them. Anyone without an agent profile sees
+nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from tickets.models import AgentProfile, Ticket
@@ -27,6 +29,18 @@ def team_ids_of(user: Any) -> list[int]:
     if profile is None:
         return []
     return list(profile.teams.values_list("pk", flat=True))
+
+
+def supervised_team_ids(user: Any) -> list[int] | None:
+    """The teams whose dashboards and reports the user may read: ``None`` for every team (a supervisor
+    who sees all, an admin), their own teams for a supervisor limited to them. Raises ``PermissionDenied``
+    for anyone else, so a view, the API and a socket refuse an agent alike."""
+    profile = agent_profile(user)
+    if profile is None or not profile.supervises or not user.is_active:
+        raise PermissionDenied
+    if profile.sees_all_teams:
+        return None
+    return team_ids_of(user)
 
 
 def visible_tickets_q(user: Any) -> Q:

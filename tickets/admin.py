@@ -24,8 +24,8 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(models.AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "role", "capacity", "presence"]
-    list_filter = ["role", "teams", "presence"]
+    list_display = ["user", "role", "limited_to_teams", "capacity", "presence"]
+    list_filter = ["role", "limited_to_teams", "teams", "presence"]
     filter_horizontal = ["teams"]
 
 

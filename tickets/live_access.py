@@ -65,9 +65,12 @@ def agents_facts(user_ids: Iterable[int]) -> dict[int, AgentFacts]:
     ids = set(user_ids)
     if not ids:
         return {}
-    roles = dict(
-        AgentProfile.objects.filter(user_id__in=ids, user__is_active=True).values_list("user_id", "role")
-    )
+    roles = {
+        user_id: (role, limited)
+        for user_id, role, limited in AgentProfile.objects.filter(
+            user_id__in=ids, user__is_active=True
+        ).values_list("user_id", "role", "limited_to_teams")
+    }
     teams: dict[int, set[int]] = defaultdict(set)
     memberships = AgentProfile.teams.through.objects.filter(agentprofile__user_id__in=roles)
     for user_id, team_id in memberships.values_list("agentprofile__user_id", "team_id"):
@@ -76,9 +79,9 @@ def agents_facts(user_ids: Iterable[int]) -> dict[int, AgentFacts]:
         user_id: AgentFacts(
             user_id=user_id,
             team_ids=frozenset(teams[user_id]),
-            sees_all=AgentProfile(role=role).sees_all_teams,
+            sees_all=AgentProfile(role=role, limited_to_teams=limited).sees_all_teams,
         )
-        for user_id, role in roles.items()
+        for user_id, (role, limited) in roles.items()
     }
 
 

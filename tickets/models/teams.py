@@ -55,10 +55,24 @@ class AgentProfile(models.Model):
     presence_changed_at = models.DateTimeField(null=True, blank=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
     ui_language = models.CharField(max_length=10, blank=True)
+    # A supervisor who watches and reports on only the teams they belong to; admins are never limited.
+    limited_to_teams = models.BooleanField(
+        _("limited to their teams"),
+        default=False,
+        help_text=_("A supervisor who sees only the tickets, dashboards and reports of their own teams."),
+    )
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
 
     @property
-    def sees_all_teams(self) -> bool:
+    def supervises(self) -> bool:
+        """A supervisor or admin: opens the dashboard and reports, of every team or of their own."""
         return self.role in {self.Role.SUPERVISOR, self.Role.ADMIN}
+
+    @property
+    def sees_all_teams(self) -> bool:
+        """Every team's tickets, and the desk-wide settings (rules, policies, calendars) to change."""
+        return self.role == self.Role.ADMIN or (
+            self.role == self.Role.SUPERVISOR and not self.limited_to_teams
+        )
