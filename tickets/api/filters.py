@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from tickets.models import Contact, Ticket
-from tickets.selectors import TicketFilters, contact_search, ticket_filter
+from tickets.selectors import TicketFilters, contact_search, ticket_filter, tickets_due_first
 
 
 class IntegerFilter(filters.NumberFilter):
@@ -42,6 +42,14 @@ class TicketFilterSet(filters.FilterSet):
     q = filters.CharFilter(
         help_text="Text in the subject, any message, the contact's name or one of their identities."
     )
+    sort = filters.ChoiceFilter(
+        choices=[("queue", "queue"), ("due", "due")],
+        method="sort_noop",
+        help_text=(
+            '"queue" (default): most urgent first, then longest waiting. "due": only the tickets with a '
+            "running SLA clock, soonest due (or most overdue) first."
+        ),
+    )
 
     class Meta:
         model = Ticket
@@ -59,7 +67,12 @@ class TicketFilterSet(filters.FilterSet):
             tag=data.get("tag") or None,
             q=data.get("q") or None,
         )
-        return ticket_filter(queryset, user=self.request.user, filters=wanted)
+        filtered = ticket_filter(queryset, user=self.request.user, filters=wanted)
+        return tickets_due_first(filtered) if data.get("sort") == "due" else filtered
+
+    def sort_noop(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
+        # Applied in filter_queryset, after the filters; the pagination orders by the same keys.
+        return queryset
 
 
 class ContactFilterSet(filters.FilterSet):

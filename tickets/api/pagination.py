@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from tickets.keyset import (
+    TICKET_DUE_KEYS,
     TICKET_QUEUE_KEYS,
     Key,
     cursor_decode,
@@ -144,9 +145,13 @@ class DefaultCursorPagination(KeysetPagination):
 
 
 class TicketPagination(KeysetPagination):
-    """The queue order: most urgent first, then whoever has waited longest."""
+    """The queue order: most urgent first, then whoever has waited longest; soonest due with ``sort=due``."""
 
     keys = TICKET_QUEUE_KEYS
+
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+        self.keys = TICKET_DUE_KEYS if request.query_params.get("sort") == "due" else TICKET_QUEUE_KEYS
+        return super().paginate_queryset(queryset, request, view)
 
 
 class TimelinePagination(KeysetPagination):

@@ -1,9 +1,29 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# A weight says how many slots of an agent's capacity one open ticket of a channel takes.
+MAX_CHANNEL_WEIGHT = 100
+
+
+def channel_weights_errors(weights: object) -> list[str]:
+    """Why ``weights`` is not ``{"<channel kind>": <whole number from 1 to MAX_CHANNEL_WEIGHT>, …}``."""
+    if not isinstance(weights, dict):
+        return [str(_('Expected an object of channel kinds and weights, such as {"webchat": 3}.'))]
+    problems = []
+    for kind, weight in weights.items():
+        if not isinstance(kind, str) or not kind.strip() or not kind.replace("_", "").isalnum():
+            problems.append(str(_("%(kind)r is not a channel kind.") % {"kind": kind}))
+        elif type(weight) is not int or not 1 <= weight <= MAX_CHANNEL_WEIGHT:
+            problems.append(
+                str(_("%(kind)s: the weight must be a whole number from 1 to %(max)s."))
+                % {"kind": kind, "max": MAX_CHANNEL_WEIGHT}
+            )
+    return problems
 
 
 class Team(models.Model):
@@ -31,6 +51,11 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problems = channel_weights_errors(self.channel_weights)
+        if problems:
+            raise ValidationError({"channel_weights": problems})
 
 
 class AgentProfile(models.Model):

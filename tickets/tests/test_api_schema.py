@@ -50,6 +50,7 @@ def test_schema_is_valid_openapi_3_and_documents_the_api() -> None:
         "priority",
         "tag",
         "q",
+        "sort",
         "cursor",
         "page_size",
     }

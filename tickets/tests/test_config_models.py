@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from tickets.models import BusinessCalendar, RoutingRule, SLAPolicy
+from tickets.models import BusinessCalendar, RoutingRule, SLAPolicy, Team
 from tickets.sla_clock import Metric
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,34 @@ def test_a_routing_rule_that_cannot_be_evaluated_is_refused_in_the_admin_naming_
     form["actions"] = json.dumps({"priority": 3, "tags": ["billing"]})
     assert client.post("/admin/tickets/routingrule/add/", form).status_code == 302
     assert RoutingRule.objects.get().actions == {"priority": 3, "tags": ["billing"]}
+
+
+def test_a_teams_channel_weights_must_be_kinds_with_whole_numbers_from_one() -> None:
+    Team(name="Chat", channel_weights={"webchat": 3, "email": 1}).full_clean()
+    for weights, said in (
+        ({"webchat": 0}, "webchat: the weight must be a whole number from 1 to 100."),
+        ({"webchat": "3"}, "webchat: the weight must be a whole number from 1 to 100."),
+        ({"webchat": 2.5}, "webchat: the weight must be a whole number from 1 to 100."),
+        ({"": 2}, "'' is not a channel kind."),
+        ([["webchat", 3]], "Expected an object of channel kinds and weights"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            Team(name="Chat", channel_weights=weights).full_clean()
+        assert said in " ".join(refused.value.message_dict["channel_weights"]), weights
+
+
+def test_the_admin_refuses_a_bad_weight_and_stores_nothing(client: Client) -> None:
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    form = {
+        "name": "Chat",
+        "assignment_strategy": "least_loaded",
+        "skills_fallback_minutes": 10,
+        "created_at_0": "2026-12-01",
+        "created_at_1": "09:00:00",
+    }
+    page = client.post("/admin/tickets/team/add/", {**form, "channel_weights": json.dumps({"webchat": -1})})
+    assert page.status_code == 200 and "whole number from 1 to 100" in page.content.decode()
+    assert not Team.objects.exists()
+    saved = client.post("/admin/tickets/team/add/", {**form, "channel_weights": json.dumps({"webchat": 3})})
+    assert saved.status_code == 302
+    assert Team.objects.get().channel_weights == {"webchat": 3}
