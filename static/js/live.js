@@ -402,5 +402,6 @@
   });
   showSoundState();
 
-  if (conversation || list) connect();
+  // The supervisor's dashboard (dashboard.js) follows the same socket.
+  if (conversation || list || document.querySelector("[data-live-dashboard]")) connect();
 })();

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 
 from tickets.access import visible_tickets_q
 from tickets.channel_port import channel_account_model
+from tickets.dashboard.links import DrillInvalid, drill_hidden, drill_q
 from tickets.models import AgentProfile, Tag, Team, Ticket
 from tickets.selectors import TicketFilters, breaching_soon_q, ticket_list
 from tickets.views.common import agent_required, int_or_none, profile_of
@@ -132,6 +133,9 @@ def _filters_from(request: HttpRequest) -> dict[str, Any]:
 
 @agent_required
 def home(request: HttpRequest) -> HttpResponse:
+    # Supervisors and admins start from their dashboard; agents from their own tickets.
+    if profile_of(request).supervises:
+        return redirect("supervisor_dashboard")
     return redirect("inbox", view="mine")
 
 
@@ -152,8 +156,15 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
     kind = "team" if team_id is not None else view
     chosen = _filters_from(request)
     statuses = _statuses_of(kind)
-    if chosen["status"]:
-        statuses = [chosen["status"]] if chosen["status"] in statuses else ["-none-"]
+    # Several statuses come from the dashboard's links ("open" is new and open); the form sends one.
+    wanted = [value.strip() for value in request.GET.getlist("status") if value.strip()]
+    if wanted:
+        statuses = [status for status in statuses if status in wanted] or ["-none-"]
+    try:
+        # The dashboard's figures link here with their own narrowing (team, assignee, SLA, solved today).
+        drill = drill_q(request.GET)
+    except DrillInvalid as invalid:
+        return HttpResponseBadRequest(str(invalid), content_type="text/plain; charset=utf-8")
     tickets = ticket_list(
         user=user,
         filters=TicketFilters(
@@ -163,7 +174,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
             tag=chosen["tag"],
             q=chosen["q"],
         ),
-    ).filter(_view_q(kind, user=user, team_ids=team_ids, team_id=team_id))
+    ).filter(_view_q(kind, user=user, team_ids=team_ids, team_id=team_id), drill)
     row_id = int_or_none(request.GET.get("row"))
     if row_id is not None:
         # A live event named this ticket: its row if it belongs in this view as filtered, else nothing.
@@ -205,6 +216,7 @@ def inbox(request: HttpRequest, view: str = "mine", team_id: int | None = None) 
         "next_query": next_query,
         "is_later_page": bool(cursor),
         "filters": chosen,
+        "drill": drill_hidden(request.GET),
         "order": order,
         "order_fixed": kind == "breaching",
         "channels": channel_account_model()._default_manager.filter(active=True).order_by("name", "id"),

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from tickets.views import account, attachments, inbox, merge, presence, redistribute, rules, split, ticket
+from tickets.views import (
+    account,
+    attachments,
+    inbox,
+    merge,
+    presence,
+    redistribute,
+    rules,
+    split,
+    supervisor,
+    ticket,
+)
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("login/", account.login, name="login"),
@@ -40,6 +51,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="contact_merge_undo",
     ),
     path("tickets/<int:ticket_id>/triage/", rules.ticket_triage_view, name="ticket_triage"),
+    path("supervisor/", supervisor.dashboard, name="supervisor_dashboard"),
+    path("supervisor/data/", supervisor.dashboard_data, name="supervisor_dashboard_data"),
     path("supervisor/rules/", rules.rules_list, name="rules"),
     path("supervisor/rules/new/", rules.rule_new, name="rule_new"),
     path("supervisor/rules/<int:rule_id>/", rules.rule_edit, name="rule_edit"),
