@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 
 from tickets.api.views import agents, config, contacts, directory, files, messages, tickets
+from tickets.api.views import dashboard as dashboard_api
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("tickets", tickets.TicketListView.as_view(), name="api-tickets"),
@@ -26,6 +27,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         contacts.ContactMergeUndoView.as_view(),
         name="api-contact-merge-undo",
     ),
+    path("dashboard", dashboard_api.DashboardView.as_view(), name="api-dashboard"),
     path("teams", directory.TeamListView.as_view(), name="api-teams"),
     path("agents", directory.AgentListView.as_view(), name="api-agents"),
     path("agents/me", directory.AgentMeView.as_view(), name="api-agent-me"),
