@@ -170,14 +170,21 @@
       });
   }
 
+  // Whether a snapshot is on its way or waiting its turn (tests wait for a quiet page).
+  function showBusy() {
+    body.dataset.dashboardFetching = inFlight || again || gapTimer ? "true" : "false";
+  }
+
   function refresh() {
-    if (inFlight) { again = true; return; }
+    if (inFlight) { again = true; showBusy(); return; }
     var wait = lastStart + MIN_GAP_MS - Date.now();
     if (wait > 0) {
       if (!gapTimer) gapTimer = setTimeout(function () { gapTimer = null; refresh(); }, wait);
+      showBusy();
       return;
     }
     inFlight = true;
+    showBusy();
     lastStart = Date.now();
     fetch(root.dataset.liveDashboard, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
@@ -189,6 +196,7 @@
       .then(function () {
         inFlight = false;
         if (again) { again = false; refresh(); }
+        showBusy();
       });
   }
 

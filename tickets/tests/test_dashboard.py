@@ -56,12 +56,25 @@ def test_every_figure_equals_a_direct_count(desk: Desk, sam: User) -> None:
     for team in (desk.billing, desk.tech):
         figures = team_row(snapshot, team)
         assert {name: getattr(figures, name) for name in direct(team)} == direct(team), team.name
-    billing, tech, total = team_row(snapshot, desk.billing), team_row(snapshot, desk.tech), snapshot.total.figures
+    billing, tech, total = (
+        team_row(snapshot, desk.billing),
+        team_row(snapshot, desk.tech),
+        snapshot.total.figures,
+    )
     assert (billing.waiting, billing.open, billing.pending, billing.on_hold) == (2, 4, 1, 1)
     assert (billing.at_risk, billing.breached, billing.solved_today) == (2, 1, 1)
     assert (billing.messages_in, billing.replies_out, billing.first_responses) == (7, 2, 2)
     assert (tech.waiting, tech.open, tech.at_risk, tech.breached, tech.solved_today) == (1, 2, 0, 0, 1)
-    for name in ("waiting", "open", "pending", "on_hold", "at_risk", "breached", "messages_in", "replies_out"):
+    for name in (
+        "waiting",
+        "open",
+        "pending",
+        "on_hold",
+        "at_risk",
+        "breached",
+        "messages_in",
+        "replies_out",
+    ):
         assert getattr(total, name) == getattr(billing, name) + getattr(tech, name), name
     # The longest wait is the ticket whose customer has waited since 40 minutes ago.
     waited = desk.tickets["waiting_new"]
