@@ -158,3 +158,11 @@ def tasks_deferred() -> Iterator[None]:
         yield
     finally:
         current_app.conf.task_always_eager = previous
+
+
+@shared_task
+def reports_rollup() -> int:
+    """Fold what changed since the last run into the reports' roll-ups (tickets/reports/rollup.py)."""
+    from tickets.reports.rollup import rollups_fold
+
+    return rollups_fold()

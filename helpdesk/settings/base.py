@@ -371,6 +371,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.sla_tick",
         "schedule": SLA_TICK_SECONDS,
     },
+    # The reports' roll-ups follow the audit trail (docs/reports.md).
+    "reports-rollup": {
+        "task": "tickets.tasks.reports_rollup",
+        "schedule": 60.0,
+    },
 }
 EMAIL_POLL_SECONDS = env.integer("EMAIL_POLL_SECONDS", 60, minimum=5)
 EMBEDDED_WORKER_THREADS = env.integer("EMBEDDED_WORKER_THREADS", 2, minimum=1)

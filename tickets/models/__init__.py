@@ -1,6 +1,7 @@
 from tickets.models.config import BusinessCalendar, CannedResponse, RoutingRule, SLAPolicy, Survey
 from tickets.models.contacts import Contact, ContactIdentity, ContactMerge, MergeSuggestion
 from tickets.models.messages import Attachment, Message
+from tickets.models.reporting import ReportHour, ReportRollupState, TicketActivity, TicketFact
 from tickets.models.teams import AgentProfile, Team
 from tickets.models.tickets import SlaMetricEvent, Tag, Ticket, TicketEvent
 
@@ -14,6 +15,8 @@ __all__ = [
     "ContactMerge",
     "MergeSuggestion",
     "Message",
+    "ReportHour",
+    "ReportRollupState",
     "RoutingRule",
     "SLAPolicy",
     "SlaMetricEvent",
@@ -21,5 +24,7 @@ __all__ = [
     "Tag",
     "Team",
     "Ticket",
+    "TicketActivity",
     "TicketEvent",
+    "TicketFact",
 ]
