@@ -4,11 +4,13 @@ write and agents reply, exact again after a reconnect, a chart, and numbers that
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from playwright.sync_api import expect
 
 from channels_in.models import ChannelAccount
@@ -17,6 +19,14 @@ from tickets.models import Team, Ticket
 from tickets.services.messages import message_send_reply
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    # A week-old day's chart series is cached (tickets/dashboard/intraday.py); each test reads its own.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def live(page: Any, state: str = "connected") -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -17,6 +19,14 @@ from tickets.tests.dashboard_support import Desk, limited_supervisor, two_team_d
 pytestmark = pytest.mark.django_db
 # Divided by the hours of a moving clock, or the clock itself.
 VOLATILE = ("now", "next_change_at", "messages_in_per_hour", "replies_out_per_hour")
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    # A week-old day's chart series is cached (tickets/dashboard/intraday.py); each test reads its own.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

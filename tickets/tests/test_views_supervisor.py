@@ -4,11 +4,13 @@ to exactly the tickets it counts."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from html import unescape
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 
 from tickets.dashboard import dashboard_snapshot, snapshot_data
@@ -18,6 +20,14 @@ from tickets.models import AgentProfile, Team
 from tickets.tests.dashboard_support import Desk, limited_supervisor, two_team_desk
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    # A week-old day's chart series is cached (tickets/dashboard/intraday.py); each test reads its own.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
