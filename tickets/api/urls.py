@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from tickets.api.views import agents, config, contacts, directory, files, messages, tickets
+from tickets.api.views import agents, config, contacts, directory, files, messages, reports, tickets
 from tickets.api.views import dashboard as dashboard_api
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -52,4 +52,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         config.BusinessCalendarDetailView.as_view(),
         name="api-business-calendar",
     ),
+    path("reports/summary", reports.ReportSummaryView.as_view(), name="api-report-summary"),
+    path("reports/volume", reports.ReportVolumeView.as_view(), name="api-report-volume"),
+    path("reports/heatmap", reports.ReportHeatmapView.as_view(), name="api-report-heatmap"),
+    path("reports/agents", reports.ReportAgentsView.as_view(), name="api-report-agents"),
+    path("reports/<str:report>.csv", reports.ReportCsvView.as_view(), name="api-report-csv"),
 ]

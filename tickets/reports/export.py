@@ -148,8 +148,8 @@ def _ticket_rows(f: ReportFilter) -> Iterator[list[str]]:
     """One row per ticket created in the range, oldest first."""
     yield list(TICKET_COLUMNS)
     zone = f.time_zone
-    teams = dict(Team.objects.values_list("pk", "name"))
-    channels = dict(channel_account_model()._default_manager.values_list("pk", "name"))
+    teams: dict[int | None, str] = dict(Team.objects.values_list("pk", "name"))
+    channels: dict[int | None, str] = dict(channel_account_model()._default_manager.values_list("pk", "name"))
     people = _people()
     facts = (
         facts_in_scope(f)

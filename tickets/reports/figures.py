@@ -212,7 +212,7 @@ def _medians(facts: QuerySet[TicketFact], field: str) -> dict[int, int | None]:
     facts = facts.filter(assignee_id__isnull=False)
     if _postgresql(facts):
         rows = facts.values("assignee_id").annotate(median=Percentile(field, 0.5)).order_by()
-        return {row["assignee_id"]: _whole(row["median"]) for row in rows}
+        return {row["assignee_id"]: _whole(row["median"]) for row in rows if row["assignee_id"] is not None}
     values: dict[int, list[int]] = defaultdict(list)
     for agent_id, value in facts.values_list("assignee_id", field):
         values[agent_id].append(value)
