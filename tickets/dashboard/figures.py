@@ -50,8 +50,15 @@ def sla_at_risk_q(*, now: datetime) -> Q:
     its breach). Every open ticket is tested, so a per-row JSON read would be the costliest part of the
     dashboard.
     """
-    running = Q(status__in=OPEN, sla_due_at__isnull=False, sla_breached_at__isnull=True)
-    return running & (Q(sla_due_at__lte=now + BREACHING_SOON) | Q(sla_alarm_at__gte=F("sla_due_at")))
+    return Q(status__in=OPEN, sla_due_at__isnull=False) & _at_risk_if_open(now=now)
+
+
+def _at_risk_if_open(*, now: datetime) -> Q:
+    # What ``sla_at_risk_q`` asks of a ticket already known to be open, as few tests as each row needs
+    # (a comparison with a null due time is not true).
+    return Q(sla_breached_at__isnull=True) & (
+        Q(sla_due_at__lte=now + BREACHING_SOON) | Q(sla_alarm_at__gte=F("sla_due_at"))
+    )
 
 
 @dataclass
@@ -119,9 +126,15 @@ class QueueGroup:
     total: int
 
 
-def open_tickets_count(
-    breakdown: Breakdown, *, team_ids: list[int] | None, now: datetime
-) -> list[QueueGroup]:
+@dataclass(frozen=True)
+class OpenTickets:
+    groups: list[QueueGroup]
+    # When a ticket next enters the last hour before its due time by time alone (no event says so):
+    # the page fetches its figures again then.
+    next_due_change: datetime | None
+
+
+def open_tickets_count(breakdown: Breakdown, *, team_ids: list[int] | None, now: datetime) -> OpenTickets:
     """Add the open tickets' figures to ``breakdown``; return their counts by assignee. One query."""
     # Grouped by status too rather than counted with a filter per status: one pass, fewer expressions
     # per row, over every open ticket (no index holds the channel).
@@ -131,13 +144,17 @@ def open_tickets_count(
         .annotate(
             total=Count("pk"),
             oldest=Min(Coalesce("awaiting_agent_since", "created_at")),
-            at_risk=Count("pk", filter=sla_at_risk_q(now=now)),
+            at_risk=Count("pk", filter=_at_risk_if_open(now=now)),
             breached=Count("sla_breached_at"),
+            next_due=Min("sla_due_at", filter=Q(sla_due_at__gt=now + BREACHING_SOON)),
         )
         .order_by()
     )
     groups: dict[tuple[Key, Key, Key], int] = {}
+    next_due: datetime | None = None
     for row in rows:
+        if row["next_due"] is not None and (next_due is None or row["next_due"] < next_due):
+            next_due = row["next_due"]
         unassigned, status = row["assignee_id"] is None, row["status"]
         breakdown.add(
             team_id=row["team_id"],
@@ -152,7 +169,10 @@ def open_tickets_count(
         )
         key = (row["team_id"], row["origin_channel_id"], row["assignee_id"])
         groups[key] = groups.get(key, 0) + row["total"]
-    return [QueueGroup(*key, total) for key, total in groups.items()]
+    return OpenTickets(
+        [QueueGroup(*key, total) for key, total in groups.items()],
+        next_due - BREACHING_SOON if next_due is not None else None,
+    )
 
 
 def messages_between(*, team_ids: list[int] | None, start: datetime, end: datetime) -> QuerySet[Message]:
@@ -275,22 +295,3 @@ def solved_count(
         if row["assignee_id"] is not None:
             by_agent[row["assignee_id"]] = by_agent.get(row["assignee_id"], 0) + row["count"]
     return by_agent
-
-
-def next_due_change(*, team_ids: list[int] | None, now: datetime) -> datetime | None:
-    """When a ticket next enters the last hour before its due time by time alone (no event says so).
-
-    One walk of ``ticket_sla_due``; the page fetches its figures again at that moment.
-    """
-    due = (
-        Ticket.objects.filter(
-            scope_q(team_ids),
-            status__in=OPEN,
-            sla_due_at__isnull=False,
-            sla_due_at__gt=now + BREACHING_SOON,
-        )
-        .order_by("sla_due_at", "id")
-        .values_list("sla_due_at", flat=True)
-        .first()
-    )
-    return due - BREACHING_SOON if due is not None else None

@@ -95,14 +95,13 @@ def dashboard_snapshot(*, user: Any, now: datetime | None = None) -> Snapshot:
     )
 
     breakdown = Breakdown()
-    queue = counted.open_tickets_count(breakdown, team_ids=team_ids, now=now)
+    open_tickets = counted.open_tickets_count(breakdown, team_ids=team_ids, now=now)
     replies = counted.messages_count(breakdown, team_ids=team_ids, start=start, end=end)
     counted.first_responses_count(breakdown, team_ids=team_ids, start=start, end=end)
     solved = counted.solved_count(breakdown, team_ids=team_ids, start=start, end=end)
-    due_change = counted.next_due_change(team_ids=team_ids, now=now)
     agents = agents_panel(
         team_ids=team_ids,
-        queue=queue,
+        queue=open_tickets.groups,
         replies=replies,
         solved=solved,
         team_weights={pk: weights for pk, _name, weights in team_list},
@@ -113,7 +112,7 @@ def dashboard_snapshot(*, user: Any, now: datetime | None = None) -> Snapshot:
         time_zone=str(zone),
         day_start=start,
         day_end=end,
-        next_change_at=min(due_change, end) if due_change is not None else end,
+        next_change_at=min(open_tickets.next_due_change or end, end),
         team_ids=team_ids,
         total=Row("total", None, gettext("Total"), "", breakdown.total),
         teams=_rows(
