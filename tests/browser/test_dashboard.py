@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from channels_in.models import ChannelAccount
 from tests.fixtures.browser import customer_writes
+from tests.fixtures.personas import make_api_channel
 from tickets.models import Team, Ticket
 from tickets.services.messages import message_send_reply
 
@@ -100,6 +101,11 @@ def test_a_supervisor_lands_on_the_dashboard_and_watches_it_move(
         )
         == 1
     )
+
+    # A ticket of no team: a row the page did not have, so it asks the server for its tables again.
+    customer_writes(make_api_channel(trust_identities=True), "Di chi sono?", sender="nobody")
+    expect(page.locator('[data-row="team.none"] [data-figure="team.none.waiting"]')).to_have_text("1")
+    expect(figure(page, "total.waiting")).to_have_text("2")
 
     # A number opens the tickets behind it.
     figure(page, f"team.{billing.pk}.open").click()
