@@ -9,6 +9,7 @@ from tickets.views import (
     merge,
     presence,
     redistribute,
+    reports,
     rules,
     split,
     supervisor,
@@ -64,6 +65,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         redistribute.agent_redistribute_view,
         name="agent_redistribute",
     ),
+    path("reports/", reports.reports_page, name="reports"),
+    path("reports/<slug:report>.csv", reports.report_csv, name="report_csv"),
     path("attachments/<int:attachment_id>/", attachments.attachment_download, name="attachment"),
     path(
         "tickets/<int:ticket_id>/messages/<int:message_id>/retry/",
