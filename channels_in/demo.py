@@ -16,7 +16,7 @@ from types import ModuleType
 
 from channels_in.api import demo as api_demo
 from channels_in.models import ChannelAccount
-from tickets import demo, demo_sla
+from tickets import demo, demo_history, demo_sla
 from tickets.demo import DemoContext
 from tickets.tasks import tasks_deferred
 
@@ -47,6 +47,8 @@ def demo_seed() -> DemoSummary:
             with tasks_deferred():
                 seed(context)
             summary.channel_parts.append(name)
+    # The weeks before today, on the channels made above: something for the dashboard and the reports.
+    demo_history.history_seed(people)
     return summary
 
 
