@@ -114,7 +114,11 @@
       return;
     }
     if (format === "since") element.dataset.since = value || "";
-    if (format === "rate") element.dataset.count = missing(value) ? "" : String(value);
+    if (format === "rate") {
+      element.dataset.count = missing(value) ? "" : String(value);
+      // The rate shows; the day's count is in the tooltip.
+      if (element.dataset.title) element.title = element.dataset.title + ": " + element.dataset.count;
+    }
     element.dataset.value = missing(value) ? "" : String(value);
     var text = textOf(element, value);
     if (element.textContent !== text) {
