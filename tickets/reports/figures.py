@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -53,8 +53,7 @@ def report_summary(f: ReportFilter) -> dict[str, Any]:
     sums = _hours(f).aggregate(**{f"sum_{name}": Coalesce(Sum(name), 0) for name in COUNTS})
     return {
         **{name: sums[f"sum_{name}"] for name in COUNTS},
-        "first_response": _timing(_first_responses(f), "first_response_seconds"),
-        "resolution": _timing(_resolutions(f), "resolution_seconds"),
+        **_timings(f),
         "sla": _sla(f),
         # Surveys are not sent yet: no score rather than a made-up zero.
         "csat": None,
@@ -123,8 +122,8 @@ def report_agents(f: ReportFilter) -> list[dict[str, Any]]:
         .order_by()
         if row["assigned"] or row["solved"] or row["replies"]
     }
-    first_response = _medians(_first_responses(f), "first_response_seconds")
-    resolution = _medians(_resolutions(f), "resolution_seconds")
+    medians = _agent_medians(f)
+    first_response, resolution = medians["first_response"], medians["resolution"]
     agent_ids = set(work) | set(first_response) | set(resolution)
     names = {
         user.pk: user.get_full_name() or user.get_username() for user in User.objects.filter(pk__in=agent_ids)
@@ -183,40 +182,95 @@ def _tagged(tag: str) -> QuerySet[Any]:
     return Ticket.tags.through.objects.filter(tag__name=tag).values("ticket_id")
 
 
-def _first_responses(f: ReportFilter) -> QuerySet[TicketFact]:
-    """Tickets first answered in the range."""
-    return facts_in_scope(f).filter(
-        first_response_at__gte=f.start, first_response_at__lt=f.end, first_response_seconds__isnull=False
-    )
+# Each timing: the moment that puts a ticket in the range, and the duration measured to it. First
+# response: tickets first answered in the range. Resolution: tickets solved in the range and still
+# solved (a merged one is closed, not resolved: its duration is null).
+_TIMINGS = {
+    "first_response": ("first_response_at", "first_response_seconds"),
+    "resolution": ("solved_at", "resolution_seconds"),
+}
 
 
-def _resolutions(f: ReportFilter) -> QuerySet[TicketFact]:
-    """Tickets solved in the range and still solved (a merged one is closed, not resolved)."""
-    return facts_in_scope(f).filter(
-        solved_at__gte=f.start, solved_at__lt=f.end, resolution_seconds__isnull=False
-    )
+def _in_range(f: ReportFilter, timing: str) -> Q:
+    moment, seconds = _TIMINGS[timing]
+    return Q(**{f"{moment}__gte": f.start, f"{moment}__lt": f.end, f"{seconds}__isnull": False})
 
 
-def _timing(facts: QuerySet[TicketFact], field: str) -> dict[str, int | None]:
+def _timed(f: ReportFilter) -> QuerySet[TicketFact]:
+    """The facts either timing reads: both are computed in one pass over them."""
+    return facts_in_scope(f).filter(_in_range(f, "first_response") | _in_range(f, "resolution"))
+
+
+def _timed_values(f: ReportFilter, facts: QuerySet[TicketFact]) -> Iterator[tuple[int | None, str, int]]:
+    """``(assignee, timing, seconds)`` of each timing in the range, for the databases without
+    ``percentile_cont``."""
+    fields = [field for pair in _TIMINGS.values() for field in pair]
+    for assignee_id, *values in facts.values_list("assignee_id", *fields):
+        for index, timing in enumerate(_TIMINGS):
+            moment, seconds = values[2 * index], values[2 * index + 1]
+            if moment is not None and seconds is not None and f.start <= moment < f.end:
+                yield assignee_id, timing, seconds
+
+
+def _timings(f: ReportFilter) -> dict[str, dict[str, int | None]]:
+    """Per timing: how many tickets, the median and the 90th percentile, in seconds."""
+    facts = _timed(f)
     if _postgresql(facts):
-        found = facts.aggregate(count=Count("pk"), median=Percentile(field, 0.5), p90=Percentile(field, 0.9))
-        median, p90 = found["median"], found["p90"]
-        count = found["count"]
-    else:
-        values = list(facts.values_list(field, flat=True))
-        count, median, p90 = len(values), percentile(values, 0.5), percentile(values, 0.9)
-    return {"count": count, "median_seconds": _whole(median), "p90_seconds": _whole(p90)}
+        sums: dict[str, Any] = {}
+        for timing, (_moment, field) in _TIMINGS.items():
+            where = _in_range(f, timing)
+            sums[f"{timing}_count"] = Count("pk", filter=where)
+            sums[f"{timing}_median"] = Percentile(field, 0.5, filter=where)
+            sums[f"{timing}_p90"] = Percentile(field, 0.9, filter=where)
+        found = facts.aggregate(**sums)
+        return {
+            timing: {
+                "count": found[f"{timing}_count"],
+                "median_seconds": _whole(found[f"{timing}_median"]),
+                "p90_seconds": _whole(found[f"{timing}_p90"]),
+            }
+            for timing in _TIMINGS
+        }
+    values: dict[str, list[int]] = {timing: [] for timing in _TIMINGS}
+    for _assignee_id, timing, seconds in _timed_values(f, facts):
+        values[timing].append(seconds)
+    return {
+        timing: {
+            "count": len(found),
+            "median_seconds": _whole(percentile(found, 0.5)),
+            "p90_seconds": _whole(percentile(found, 0.9)),
+        }
+        for timing, found in values.items()
+    }
 
 
-def _medians(facts: QuerySet[TicketFact], field: str) -> dict[int, int | None]:
-    facts = facts.filter(assignee_id__isnull=False)
+def _agent_medians(f: ReportFilter) -> dict[str, dict[int, int | None]]:
+    """Per timing, the median of each assignee who has one."""
+    facts = _timed(f).filter(assignee_id__isnull=False)
+    medians: dict[str, dict[int, int | None]] = {timing: {} for timing in _TIMINGS}
     if _postgresql(facts):
-        rows = facts.values("assignee_id").annotate(median=Percentile(field, 0.5)).order_by()
-        return {row["assignee_id"]: _whole(row["median"]) for row in rows if row["assignee_id"] is not None}
-    values: dict[int, list[int]] = defaultdict(list)
-    for agent_id, value in facts.values_list("assignee_id", field):
-        values[agent_id].append(value)
-    return {agent_id: _whole(percentile(found, 0.5)) for agent_id, found in values.items()}
+        rows = (
+            facts.values("assignee_id")
+            .annotate(
+                **{
+                    timing: Percentile(field, 0.5, filter=_in_range(f, timing))
+                    for timing, (_moment, field) in _TIMINGS.items()
+                }
+            )
+            .order_by()
+        )
+        for row in rows:
+            for timing in _TIMINGS:
+                if row[timing] is not None and row["assignee_id"] is not None:
+                    medians[timing][row["assignee_id"]] = _whole(row[timing])
+        return medians
+    values: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for assignee_id, timing, seconds in _timed_values(f, facts):
+        if assignee_id is not None:
+            values[(timing, assignee_id)].append(seconds)
+    for (timing, assignee_id), found in values.items():
+        medians[timing][assignee_id] = _whole(percentile(found, 0.5))
+    return medians
 
 
 def _sla(f: ReportFilter) -> dict[str, Any]:

@@ -122,13 +122,13 @@ def test_the_figures_read_a_few_queries_whatever_the_range(
     desk: Desk, django_assert_max_num_queries: Any
 ) -> None:
     for f in (last_days(7), last_days(MAX_DAYS), replace(last_days(7), tag="invoice")):
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(3):
             report_summary(f)
         with django_assert_max_num_queries(2):
             report_volume(f)
         with django_assert_max_num_queries(1):
             report_heatmap(f)
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(3):
             report_agents(f)
 
 
