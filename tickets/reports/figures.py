@@ -258,11 +258,12 @@ def _agent_medians(f: ReportFilter) -> dict[str, dict[int, int | None]]:
                 }
             )
             .order_by()
+            .values_list("assignee_id", *_TIMINGS)
         )
-        for row in rows:
-            for timing in _TIMINGS:
-                if row[timing] is not None and row["assignee_id"] is not None:
-                    medians[timing][row["assignee_id"]] = _whole(row[timing])
+        for assignee_id, *found in rows:
+            for timing, median in zip(_TIMINGS, found, strict=True):
+                if median is not None:
+                    medians[timing][assignee_id] = _whole(median)
         return medians
     values: dict[tuple[str, int], list[int]] = defaultdict(list)
     for assignee_id, timing, seconds in _timed_values(f, facts):

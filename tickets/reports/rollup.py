@@ -150,6 +150,16 @@ def rollups_rebuild(
 def tickets_fold(ticket_ids: Sequence[int], *, buckets: bool = True) -> set[datetime]:
     """Recompute the fact and activity rows of these tickets, and (``buckets``) the hour buckets their
     activity was and is in; returns those hours. The caller holds the lease."""
+    try:
+        return _tickets_fold(ticket_ids, buckets=buckets)
+    except IntegrityError:
+        if transaction.get_connection().in_atomic_block:
+            raise
+        # A ticket deleted between the reads and the writes: read them again, without it.
+        return _tickets_fold(ticket_ids, buckets=buckets)
+
+
+def _tickets_fold(ticket_ids: Sequence[int], *, buckets: bool) -> set[datetime]:
     # The ticket rows first: every audit row up to the ``seq`` read here is already visible to the
     # reads that follow, so the fact is complete up to that ``seq``.
     tickets = list(Ticket.objects.filter(pk__in=ticket_ids).values(*_TICKET_FIELDS))
