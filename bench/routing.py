@@ -136,12 +136,21 @@ def throughput(stack: Stack, data: dict[str, Any], args: argparse.Namespace) -> 
     }
 
 
-async def slots_freed(stack: Stack, data: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+async def slots_freed(
+    stack: Stack, data: dict[str, Any], args: argparse.Namespace, *, spare: int
+) -> dict[str, Any]:
     """Fill every agent, keep tickets waiting, then free one slot at a time and time its refill."""
     code = TICKETS.replace("TEAM_IDS", repr(data["teams"])).replace("CHANNEL", str(data["channel"]))
-    extra = stack.django(code.replace("START", "1000000").replace("COUNT", str(args.frees * 2)), timeout=600)
+    count = spare + args.frees * 2
+    extra = stack.django(code.replace("START", "1000000").replace("COUNT", str(count)), timeout=600)
     stack.django(ROUTE.replace("IDS", repr(extra)), timeout=600)
-    time.sleep(3)
+    # Until every slot is taken: the assignments stop changing.
+    last, last_change = -1, time.perf_counter()
+    while time.perf_counter() - last_change < 3:
+        done = assigned_count(stack, extra)
+        if done != last:
+            last, last_change = done, time.perf_counter()
+        time.sleep(0.2)
     url = stack.asgi_url.replace("http://", "ws://") + "/ws/agent/"
     lags: list[float] = []
     missed = 0
@@ -204,8 +213,11 @@ def main() -> None:
     parser.add_argument("--database", default="sportello_bench_routing")
     parser.add_argument("--redis-db", type=int, default=7)
     args = parser.parse_args()
-    # Room for every ticket of the first phase, so it measures routing, not waiting.
-    capacity = -(-args.tickets // (args.teams * args.per_team))
+    # Room for every ticket of the first phase and a quarter more, so it measures routing, not tickets
+    # waiting for the one agent with their skill; the second phase fills the rest before freeing slots.
+    agents = args.teams * args.per_team
+    capacity = -(-args.tickets * 5 // (4 * agents))
+    spare = capacity * agents - args.tickets
     config = StackConfig(
         database=args.database,
         redis_db=args.redis_db,
@@ -227,7 +239,7 @@ def main() -> None:
             data = stack.django(setup)
             first = throughput(stack, data, args)
             print(json.dumps(first), flush=True)
-            second = asyncio.run(slots_freed(stack, data, args))
+            second = asyncio.run(slots_freed(stack, data, args, spare=spare))
             print(json.dumps(second), flush=True)
     finally:
         stack.cleanup(drop_database=not args.keep_database)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -191,7 +192,7 @@ async def breaches_measure(
         # In a process of its own: posting shares no event loop (nor interpreter lock) with the socket
         # being timed, so a lag measured is the server's, not this script's.
         poster = asyncio.get_running_loop().run_in_executor(
-            ProcessPoolExecutor(max_workers=1),
+            ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")),
             inbound_process,
             stack.web_url,
             template["channel"],

@@ -94,7 +94,9 @@ def test_the_demo_token_reads_the_tickets_through_the_rest_api(client: Client) -
     )
 
     assert response.status_code == 200, response.content
-    assert len(response.json()["results"]) == Ticket.objects.count() >= 20
+    # One page of the API's default size; the demo's history makes more tickets than a page holds.
+    assert Ticket.objects.count() >= 20
+    assert len(response.json()["results"]) == min(50, Ticket.objects.count())
 
 
 @pytest.mark.django_db

@@ -147,7 +147,7 @@ class DefaultCursorPagination(KeysetPagination):
 class TicketPagination(KeysetPagination):
     """The queue order: most urgent first, then whoever has waited longest; soonest due with ``sort=due``."""
 
-    keys = TICKET_QUEUE_KEYS
+    keys: Sequence[Key] = TICKET_QUEUE_KEYS
 
     def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
         self.keys = TICKET_DUE_KEYS if request.query_params.get("sort") == "due" else TICKET_QUEUE_KEYS

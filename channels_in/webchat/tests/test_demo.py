@@ -22,16 +22,14 @@ def test_the_demo_has_a_chat_channel_with_two_answered_chats_and_seeds_once() ->
     account = ChannelAccount.objects.get(key=DEMO_CHANNEL_KEY)
     assert account.kind == ChannelAccount.Kind.WEBCHAT
     assert "'self'" in account.config["allowed_origins"]
-    visitors = set(
-        Message.objects.filter(channel_account=account, direction="inbound").values_list(
-            "identity__value", flat=True
-        )
-    )
+    # The demo's two live chats; the desk's history (``v-hist…`` visitors) is the reports' business.
+    live = Message.objects.filter(channel_account=account, identity__value__startswith="v-demo")
+    visitors = set(live.filter(direction="inbound").values_list("identity__value", flat=True))
     assert len(visitors) == 2
     for visitor_id in visitors:
         messages, _ = visitor_catch_up(account=account, visitor_id=visitor_id, marks={})
         assert {message["direction"] for message in messages} == {"in", "out"}
-    assert Message.objects.filter(channel_account=account).count() == 6
+    assert live.count() == 6
     assert all(value.startswith("v-") for value in visitors)
     assert not Message.objects.filter(channel_account=account, identity__kind=IdentityKind.EMAIL).exists()
     assert ("Web-chat demo", "/widget/demo/") in demo_links()
