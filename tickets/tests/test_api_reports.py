@@ -189,3 +189,11 @@ def test_the_reports_are_in_the_schema_without_warnings(alice: User) -> None:
         assert "400" in operation["responses"] and "403" in operation["responses"]
     download = schema["paths"]["/api/v1/reports/{report}.csv"]["get"]
     assert set(download["responses"]["200"]["content"]) == {"text/csv"}
+
+
+@pytest.mark.django_db
+def test_a_date_given_blank_is_a_400_not_the_default(sam: User) -> None:
+    for name in ("from", "to"):
+        response = client_for(sam).get("/api/v1/reports/summary", {name: ""})
+        assert response.status_code == 400, response.content
+        assert name in response.json()
