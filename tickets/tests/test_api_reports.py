@@ -197,3 +197,9 @@ def test_a_date_given_blank_is_a_400_not_the_default(sam: User) -> None:
         response = client_for(sam).get("/api/v1/reports/summary", {name: ""})
         assert response.status_code == 400, response.content
         assert name in response.json()
+
+
+@pytest.mark.django_db
+def test_an_unknown_format_is_a_400_naming_it(sam: User) -> None:
+    response = client_for(sam).get("/api/v1/reports/summary", {"format": "xlsx"})
+    assert response.status_code == 400 and "format" in response.json()

@@ -123,6 +123,13 @@ class _ReportView(APIView):
             return report_download(report_filter, self.report)
         return Response(type(self).figures(report_filter))
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The framework answers an unknown ?format= with 404, as if the report did not exist.
+        wanted = request.query_params.get("format")
+        if not force and wanted is not None and wanted not in {"json", "csv"}:
+            raise ValidationError({"format": ["Expected json or csv."]})
+        return super().perform_content_negotiation(request, force)
+
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         # An error is answered as JSON, whatever format was asked for.
         if isinstance(response, Response) and response.status_code >= 400:
