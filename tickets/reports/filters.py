@@ -152,10 +152,9 @@ def _value(params: Mapping[str, Any], name: str) -> str:
 
 
 def _date(params: Mapping[str, Any], name: str) -> date | None:
-    if params.get(name) is None:
-        return None
-    # Present but blank is a mistake, not the default: the schema calls it a date.
     value = _value(params, name)
+    if not value:
+        return None
     try:
         if not _DATE.match(value):
             raise ValueError(value)

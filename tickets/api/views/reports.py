@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -138,6 +139,10 @@ class _ReportView(APIView):
 
 
 def filter_from(request: Request) -> ReportFilter:
+    # A page's form sends an empty field for "the default"; the API documents a date, so blank is wrong.
+    for name in ("from", "to"):
+        if name in request.query_params and not request.query_params[name].strip():
+            raise ValidationError({name: [gettext("Expected a date as YYYY-MM-DD.")]})
     try:
         return report_filter_from(request.query_params, user=request.user)
     except ReportFilterError as error:
