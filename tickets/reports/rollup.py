@@ -18,8 +18,6 @@ finds it taken returns at once, so two workers (or a rebuild) never fold togethe
 from __future__ import annotations
 
 import logging
-import secrets
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,11 +42,14 @@ from tickets.models import (
     TicketFact,
 )
 from tickets.reports.filters import day_start, desk_time_zone
+from tickets.reports.lease import STATE_ID
+from tickets.reports.lease import lease_release as _lease_release
+from tickets.reports.lease import lease_renew as _lease_renew
+from tickets.reports.lease import lease_take as _lease_take
 from tickets.services.sla import policy_hours
 
 logger = logging.getLogger(__name__)
 
-STATE_ID = 1
 # How long a transaction may hold an audit row it has not committed and still have it folded in
 # by the job rather than by the next rebuild (a run looks again at this much of the trail).
 LATE_COMMIT_SECONDS = 300
@@ -455,42 +456,6 @@ def _checkpoint(state: ReportRollupState, *, high: int, at: datetime, complete: 
     if settled:
         state.watermark = max(state.watermark, *settled)
     state.checkpoints = [point for point in points if point[0] > settled_before][-100:]
-
-
-def _state() -> ReportRollupState:
-    try:
-        return ReportRollupState.objects.get_or_create(pk=STATE_ID)[0]
-    except IntegrityError:
-        return ReportRollupState.objects.get(pk=STATE_ID)
-
-
-def _lease_take(*, seconds: float, wait_seconds: float = 0.0) -> str | None:
-    """Take the right to fold for ``seconds`` (a conditional update: one taker wins); None if taken."""
-    _state()
-    owner = secrets.token_hex(8)
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        now = timezone.now()
-        taken = (
-            ReportRollupState.objects.filter(pk=STATE_ID)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-            .update(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
-        )
-        if taken:
-            return owner
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(0.5)
-
-
-def _lease_renew(owner: str, *, seconds: float) -> None:
-    ReportRollupState.objects.filter(pk=STATE_ID, lease_owner=owner).update(
-        lease_until=timezone.now() + timedelta(seconds=seconds)
-    )
-
-
-def _lease_release(owner: str) -> None:
-    ReportRollupState.objects.filter(pk=STATE_ID, lease_owner=owner).update(lease_owner="", lease_until=None)
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
